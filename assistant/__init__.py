@@ -1,0 +1,1 @@
+"""WhatsApp generative-AI assistant for events: the core package."""

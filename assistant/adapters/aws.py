@@ -1,0 +1,68 @@
+"""What every AWS adapter shares: client creation and the translation of botocore errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from assistant.errors import RejectedByService, RetryableError
+
+# Error codes a retry can mend, across the services used here (ThrottledRequestException is
+# socialmessaging's spelling of throttling).
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ThrottledRequestException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingError",
+        "TransactionConflict",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "InternalServerError",
+        "InternalServiceException",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "DependencyException",
+        "KMSThrottlingException",
+    }
+)
+
+
+AWS_ERRORS = (ClientError, BotoCoreError)
+"""What a botocore call raises; adapters catch exactly these and translate them."""
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", "Unknown"))
+    return type(exc).__name__
+
+
+def translate(service: str, exc: Exception) -> Exception:
+    """Map a botocore exception to this project's hierarchy (by code, never by message text)."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in RETRYABLE_CODES or status >= 500 or status == 429:
+            return RetryableError(f"{service}: {code}")
+        return RejectedByService(service, code)
+    if isinstance(exc, BotoCoreError):
+        # Connection errors, timeouts, credential refresh failures: all worth a retry.
+        return RetryableError(f"{service}: {type(exc).__name__}")
+    return exc
+
+
+def client(service: str, **kwargs: Any) -> Any:
+    """A boto3 client with bounded, adaptive retries. Created lazily, after configuration (moto-friendly)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    return boto3.client(service, config=config, **kwargs)

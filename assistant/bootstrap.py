@@ -1,0 +1,102 @@
+"""The composition root: the only place that reads the environment and chooses adapters.
+
+Clients are created on first use, after configuration (a client made before moto starts is not mocked),
+and cached for the life of the container (warm Lambda invocations reuse them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from assistant.adapters.acknowledgement import AcknowledgementAnswerEngine
+from assistant.adapters.aws import client
+from assistant.adapters.dynamodb import DynamoDBConversationStore, StoreLimits
+from assistant.adapters.sns import SNSPublisher
+from assistant.adapters.socialmessaging import SocialMessagingMessenger
+from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock, load_hash_key
+from assistant.config import Settings
+from assistant.ports import AnswerEngine, Clock, MetricsSink
+from assistant.services.answering import AnswerService
+from assistant.services.inbound import InboundPolicy, InboundService
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    settings: Settings
+    clock: Clock
+    store: DynamoDBConversationStore
+    messenger: SocialMessagingMessenger
+    metrics: MetricsSink
+
+
+def build_core(settings: Settings, clock: Clock | None = None) -> Core:
+    clock = clock or SystemClock()
+    limits = StoreLimits(
+        lease_seconds=settings.lock_lease_seconds,
+        rate_limit=settings.rate_limit_messages,
+        rate_window_seconds=settings.rate_limit_window_seconds,
+        conversation_max_messages=settings.conversation_max_messages,
+        conversation_max_chars=settings.conversation_max_chars,
+        conversation_idle_seconds=settings.conversation_idle_seconds,
+        dedupe_ttl_seconds=settings.dedupe_ttl_seconds,
+    )
+    return Core(
+        settings=settings,
+        clock=clock,
+        store=DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits, clock),
+        messenger=SocialMessagingMessenger(client("socialmessaging"), settings.meta_api_version),
+        metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
+    )
+
+
+def build_inbound(core: Core) -> InboundService:
+    # Only the inbound function hashes identities, so only it may read the key (least privilege).
+    hasher = HmacHasher(load_hash_key(client("secretsmanager"), core.settings.hash_key_secret_arn))
+    allowed = frozenset(hasher.key("user", user) for user in core.settings.allowed_users)
+    return InboundService(
+        store=core.store,
+        messenger=core.messenger,
+        publisher=SNSPublisher(client("sns"), core.settings.processed_topic_arn),
+        hasher=hasher,
+        clock=core.clock,
+        metrics=core.metrics,
+        policy=InboundPolicy(max_text_chars=core.settings.max_text_chars, allowed_user_keys=allowed),
+    )
+
+
+def build_engine(settings: Settings) -> AnswerEngine:
+    # Settings validated the name; the Bedrock and local engines join here in the next issue.
+    return AcknowledgementAnswerEngine()
+
+
+def build_answer(core: Core) -> AnswerService:
+    return AnswerService(
+        store=core.store,
+        messenger=core.messenger,
+        engine=build_engine(core.settings),
+        metrics=core.metrics,
+        claim_seconds=core.settings.lock_lease_seconds,
+    )
+
+
+def settings_from(environ: Mapping[str, str] | None = None) -> Settings:
+    return Settings.from_env(os.environ if environ is None else environ)
+
+
+@cache
+def inbound_service() -> InboundService:
+    return build_inbound(build_core(settings_from()))
+
+
+@cache
+def answer_service() -> AnswerService:
+    return build_answer(build_core(settings_from()))
+
+
+def reset() -> None:
+    """Forget cached services (tests, and the local runtime between homes)."""
+    inbound_service.cache_clear()
+    answer_service.cache_clear()

@@ -1,0 +1,125 @@
+"""Settings: every environment variable the code reads, named once, validated once.
+
+Nothing else in the project reads ``os.environ`` (a test guards it), and ``template.yaml`` sets exactly
+the variables listed in ``ENVIRONMENT`` (another test guards that). AWS's own variables (``AWS_REGION``,
+``AWS_ENDPOINT_URL_*``) are read by botocore, not by this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class ConfigurationError(ValueError):
+    """An environment variable is missing or has a value that cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    default: str | None
+    description: str
+
+
+# The one list of variables. Order is the order of the README's configuration table.
+ENVIRONMENT: tuple[Variable, ...] = (
+    Variable(
+        "TABLE_NAME", None, "DynamoDB table holding duplicate markers, user leases, rate windows, counters"
+    ),
+    Variable(
+        "PROCESSED_TOPIC_ARN", None, "SNS topic that receives accepted messages for downstream consumers"
+    ),
+    Variable(
+        "HASH_KEY_SECRET_ARN", None, "Secrets Manager secret holding the HMAC key for user and message hashes"
+    ),
+    Variable("META_API_VERSION", "v20.0", "Meta Graph API version passed to SendWhatsAppMessage"),
+    Variable("ANSWER_ENGINE", "ack", "Answer engine of the answer stage: `ack` (acknowledgement)"),
+    Variable("MAX_TEXT_CHARS", "1500", "Longest text accepted; longer text gets a polite static reply"),
+    Variable("ALLOWED_USERS", "", "Optional allow list: comma-separated wa_ids or business-scoped user ids"),
+    Variable("RATE_LIMIT_MESSAGES", "20", "Messages a user may send per rate window"),
+    Variable("RATE_LIMIT_WINDOW_SECONDS", "60", "Length of the fixed rate window"),
+    Variable("CONVERSATION_MAX_MESSAGES", "30", "Messages per conversation before its context is reset"),
+    Variable("CONVERSATION_MAX_CHARS", "20000", "Characters per conversation before its context is reset"),
+    Variable("CONVERSATION_IDLE_SECONDS", "1800", "Idle time after which a conversation starts afresh"),
+    Variable("LOCK_LEASE_SECONDS", "120", "Lifetime of a user's processing lease (covers the answer stage)"),
+    Variable("DEDUPE_TTL_SECONDS", "604800", "How long a message id is remembered to drop redeliveries"),
+    Variable("POWERTOOLS_SERVICE_NAME", "event-assistant", "Service name in logs and metrics"),
+    Variable("POWERTOOLS_METRICS_NAMESPACE", "EventAssistant", "CloudWatch metrics namespace"),
+    Variable("POWERTOOLS_LOG_LEVEL", "INFO", "Log level"),
+)
+
+ENVIRONMENT_NAMES: frozenset[str] = frozenset(v.name for v in ENVIRONMENT)
+ANSWER_ENGINES = frozenset({"ack"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    table_name: str
+    processed_topic_arn: str
+    hash_key_secret_arn: str
+    meta_api_version: str = "v20.0"
+    answer_engine: str = "ack"
+    max_text_chars: int = 1500
+    allowed_users: frozenset[str] = field(default_factory=frozenset)
+    rate_limit_messages: int = 20
+    rate_limit_window_seconds: int = 60
+    conversation_max_messages: int = 30
+    conversation_max_chars: int = 20000
+    conversation_idle_seconds: int = 1800
+    lock_lease_seconds: int = 120
+    dedupe_ttl_seconds: int = 604800
+    service_name: str = "event-assistant"
+    metrics_namespace: str = "EventAssistant"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping (``os.environ`` in handlers)."""
+        values: dict[str, str] = {}
+        missing = []
+        for var in ENVIRONMENT:
+            raw = environ.get(var.name, var.default)
+            if raw is None or (raw == "" and var.default is None):
+                missing.append(var.name)
+            else:
+                values[var.name] = raw.strip()
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+
+        def positive(name: str) -> int:
+            try:
+                number = int(values[name])
+            except ValueError:
+                raise ConfigurationError(f"{name} must be an integer") from None
+            if number <= 0:
+                raise ConfigurationError(f"{name} must be positive")
+            return number
+
+        engine = values["ANSWER_ENGINE"]
+        if engine not in ANSWER_ENGINES:
+            raise ConfigurationError(f"ANSWER_ENGINE must be one of {sorted(ANSWER_ENGINES)}")
+        version = values["META_API_VERSION"]
+        if not version.startswith("v"):
+            raise ConfigurationError("META_API_VERSION looks like v20.0")
+        return cls(
+            table_name=values["TABLE_NAME"],
+            processed_topic_arn=values["PROCESSED_TOPIC_ARN"],
+            hash_key_secret_arn=values["HASH_KEY_SECRET_ARN"],
+            meta_api_version=version,
+            answer_engine=engine,
+            max_text_chars=positive("MAX_TEXT_CHARS"),
+            allowed_users=frozenset(
+                u.strip().lstrip("+") for u in values["ALLOWED_USERS"].split(",") if u.strip()
+            ),
+            rate_limit_messages=positive("RATE_LIMIT_MESSAGES"),
+            rate_limit_window_seconds=positive("RATE_LIMIT_WINDOW_SECONDS"),
+            conversation_max_messages=positive("CONVERSATION_MAX_MESSAGES"),
+            conversation_max_chars=positive("CONVERSATION_MAX_CHARS"),
+            conversation_idle_seconds=positive("CONVERSATION_IDLE_SECONDS"),
+            lock_lease_seconds=positive("LOCK_LEASE_SECONDS"),
+            dedupe_ttl_seconds=positive("DEDUPE_TTL_SECONDS"),
+            service_name=values["POWERTOOLS_SERVICE_NAME"],
+            metrics_namespace=values["POWERTOOLS_METRICS_NAMESPACE"],
+            log_level=values["POWERTOOLS_LOG_LEVEL"].upper(),
+        )

@@ -1,0 +1,383 @@
+"""The local twin: the Lambda code, unchanged, on moto and local wire-level stand-ins.
+
+- SNS, SQS, DynamoDB and Secrets Manager: moto, in process, with the resources created from
+  ``template.yaml``'s own definitions (tables, topics, queues with their redrive policies, subscriptions).
+- socialmessaging: ``SocialMessagingStandIn`` on 127.0.0.1, through ``AWS_ENDPOINT_URL_SOCIALMESSAGING``.
+- Lambda: a poller per SQS event source that calls the handler with a Lambda-shaped event, deletes what
+  succeeded, honours ``batchItemFailures``; moto moves a record to its DLQ after ``maxReceiveCount``.
+- State between commands lives in the home directory: the HMAC key and the DynamoDB items.
+- What the functions print (JSON logs, EMF metrics) goes to ``<home>/logs/functions.log``, as Lambda's
+  stdout goes to CloudWatch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import logging
+import os
+import secrets
+import sys
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from assistant.local.socialmessaging import SocialMessagingStandIn
+from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
+
+REGION = "us-east-1"
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("ASSISTANT_HOME") or ".assistant")
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class Poller:
+    spec: FunctionSpec
+    queue_url: str
+    queue_arn: str
+    handler: Callable[[dict[str, Any], Any], Any]
+
+
+class LocalCloud:
+    """Use as a context manager; ``publish_inbound`` then ``drain`` run one event through the pipeline."""
+
+    def __init__(self, home: Path, *, template_path: Path | None = None, log_stream: IO[str] | None = None):
+        self.home = home
+        self.template = load_template(template_path)
+        self.social = SocialMessagingStandIn()
+        self.summary: Counter[str] = Counter()
+        self.metrics: Counter[str] = Counter()
+        """Every EMF metric the functions emitted in this run, by name (and dimension values)."""
+        self._log_stream = log_stream
+        self._exit = contextlib.ExitStack()
+        self._pollers: list[Poller] = []
+        self._tables: dict[str, str] = {}
+        self._refs: dict[str, str] = {}
+        self._arns: dict[str, str] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalCloud:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self._save_state()
+        finally:
+            self._exit.close()
+
+    def _start(self) -> None:
+        from moto import mock_aws
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "logs").mkdir(exist_ok=True)
+        self._exit.enter_context(self.social)
+        self._exit.enter_context(
+            _patched_environ(
+                {
+                    **_FAKE_CREDENTIALS,
+                    "AWS_ENDPOINT_URL_SOCIALMESSAGING": self.social.endpoint,
+                }
+            )
+        )
+        self._exit.enter_context(mock_aws())
+        self._create_resources()
+        self._load_state()
+        # Lambda's stdout goes to CloudWatch; here to a log file. Handlers are imported after the switch, so
+        # powertools' Logger (which keeps the stream it finds at construction) writes there too.
+        stream = self._log_stream or self._exit.enter_context(
+            (self.home / "logs" / "functions.log").open("a", encoding="utf-8")
+        )
+        self._exit.enter_context(contextlib.redirect_stdout(_MetricTap(stream, self.metrics)))
+        # An empty flush is normal for a batch of statuses; powertools warns about it on every invocation.
+        self._exit.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        self._wire_functions()
+
+    # -- resources from the template ------------------------------------------------------------------------
+
+    def _create_resources(self) -> None:
+        import boto3
+
+        template = self.template
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        ddb, sm = boto3.client("dynamodb"), boto3.client("secretsmanager")
+        for name in resources_of(template, "AWS::SecretsManager::Secret"):
+            arn = sm.create_secret(Name=name, SecretString=self._hash_key())["ARN"]
+            self._refs[name] = self._arns[name] = arn
+        for name, props in resources_of(template, "AWS::DynamoDB::Table").items():
+            ddb.create_table(
+                TableName=name,
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            )
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+            self._refs[name] = name
+            self._arns[name] = f"arn:aws:dynamodb:{REGION}:123456789012:table/{name}"
+            self._tables[name] = name
+        for name in resources_of(template, "AWS::SNS::Topic"):
+            self._refs[name] = self._arns[name] = sns.create_topic(Name=name)["TopicArn"]
+        queues = resources_of(template, "AWS::SQS::Queue")
+        # Dead-letter queues first: a redrive policy names its target's ARN.
+        for name, props in sorted(queues.items(), key=lambda item: "RedrivePolicy" in item[1]):
+            attributes = {"VisibilityTimeout": str(props.get("VisibilityTimeout", 30))}
+            redrive = props.get("RedrivePolicy")
+            if redrive:
+                target = self._resolve(redrive["deadLetterTargetArn"])
+                attributes["RedrivePolicy"] = json.dumps(
+                    {"deadLetterTargetArn": target, "maxReceiveCount": int(redrive["maxReceiveCount"])}
+                )
+            url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            self._refs[name] = url
+            self._arns[name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+        for props in resources_of(template, "AWS::SNS::Subscription").values():
+            attributes = {}
+            if str(props.get("RawMessageDelivery", "false")).lower() == "true":
+                attributes["RawMessageDelivery"] = "true"
+            if props.get("FilterPolicy"):
+                attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+            sns.subscribe(
+                TopicArn=self._resolve(props["TopicArn"]),
+                Protocol=props["Protocol"],
+                Endpoint=self._resolve(props["Endpoint"]),
+                Attributes=attributes,
+            )
+
+    def _resolve(self, value: Any) -> Any:
+        return resolver(self.template, self._refs, self._arns)(value)
+
+    def _wire_functions(self) -> None:
+        env: dict[str, str] = {}
+        for spec in functions(self.template):
+            env |= {key: str(self._resolve(value)) for key, value in spec.environment.items()}
+        # Every function sees the same variables (they come from Globals); set them as Lambda would, before
+        # the code is imported (powertools reads its service name at import).
+        self._exit.enter_context(_patched_environ(env))
+        from assistant import bootstrap
+
+        bootstrap.reset()
+        self._exit.callback(bootstrap.reset)
+        for spec in functions(self.template):
+            module_name, _, attribute = spec.handler.rpartition(".")
+            handler = getattr(importlib.import_module(module_name), attribute)
+        # powertools' Logger keeps the stream it found when the handler module was first imported: point it
+        # at this run's log (a process may run several local clouds, as the tests do).
+        for log_handler in logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "")).handlers:
+            if isinstance(log_handler, logging.StreamHandler):
+                log_handler.setStream(sys.stdout)
+        for spec in functions(self.template):
+            module_name, _, attribute = spec.handler.rpartition(".")
+            handler = getattr(importlib.import_module(module_name), attribute)
+            queue_arn = self._resolve(spec.queue)
+            queue_name = queue_arn.rsplit(":", 1)[-1]
+            self._pollers.append(Poller(spec, self._refs[queue_name], queue_arn, handler))
+
+    @property
+    def inbound_topic_arn(self) -> str:
+        return self._refs["InboundTopic"]
+
+    def queue_url(self, logical_id: str) -> str:
+        return self._refs[logical_id]
+
+    # -- running events -------------------------------------------------------------------------------------
+
+    def publish_inbound(self, message: str) -> None:
+        """Publish an End User Messaging Social envelope as the service does."""
+        import boto3
+
+        boto3.client("sns").publish(TopicArn=self.inbound_topic_arn, Message=message)
+
+    def drain(self, max_rounds: int = 200) -> None:
+        """Run every function until no queue has work left (failed records retried, then dead-lettered)."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        for _ in range(max_rounds):
+            worked = False
+            for poller in self._pollers:
+                received = sqs.receive_message(
+                    QueueUrl=poller.queue_url,
+                    MaxNumberOfMessages=poller.spec.batch_size,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                    WaitTimeSeconds=0,
+                ).get("Messages", [])
+                if received:
+                    worked = True
+                    self._invoke(sqs, poller, received)
+            if not worked:
+                return
+        raise RuntimeError("the local pipeline did not settle")
+
+    def _invoke(self, sqs: Any, poller: Poller, messages: list[dict[str, Any]]) -> None:
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": poller.queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+        failed: set[str]
+        try:
+            response = poller.handler({"Records": records}, LambdaContext(poller.spec.logical_id)) or {}
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except Exception as exc:  # noqa: BLE001 - as Lambda: a raising invocation fails the whole batch
+            sys.stdout.write(f"invocation of {poller.spec.logical_id} failed: {type(exc).__name__}\n")
+            failed = {r["messageId"] for r in records}
+        for message in messages:
+            if message["MessageId"] in failed:
+                self.summary[f"{poller.spec.logical_id}.retried"] += 1
+                sqs.change_message_visibility(
+                    QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                self.summary[f"{poller.spec.logical_id}.records"] += 1
+                sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def dead_letters(self) -> dict[str, int]:
+        import boto3
+
+        sqs = boto3.client("sqs")
+        counts = {}
+        for name, props in resources_of(self.template, "AWS::SQS::Queue").items():
+            if "RedrivePolicy" not in props:
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=self._refs[name], AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+                counts[name] = int(attrs["ApproximateNumberOfMessages"])
+        return counts
+
+    # -- state in the home directory ------------------------------------------------------------------------
+
+    def _hash_key(self) -> str:
+        path = self.home / "hash.key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+    def _state_path(self, table: str) -> Path:
+        return self.home / "state" / f"{table}.json"
+
+    def _load_state(self) -> None:
+        import boto3
+
+        ddb = boto3.client("dynamodb")
+        for table in self._tables.values():
+            path = self._state_path(table)
+            if not path.exists():
+                continue
+            items = json.loads(path.read_text(encoding="utf-8"))
+            for start in range(0, len(items), 25):
+                batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                ddb.batch_write_item(RequestItems={table: batch})
+
+    def _save_state(self) -> None:
+        import time
+
+        import boto3
+
+        ddb = boto3.client("dynamodb")
+        now = time.time()
+        (self.home / "state").mkdir(exist_ok=True)
+        for table in self._tables.values():
+            items: list[dict[str, Any]] = []
+            for page in ddb.get_paginator("scan").paginate(TableName=table):
+                # moto never expires items by TTL; dropping expired ones here plays DynamoDB's part.
+                items += [i for i in page["Items"] if float(i.get("expires_at", {}).get("N", "inf")) > now]
+            path = self._state_path(table)
+            path.write_text(json.dumps(items), encoding="utf-8")
+
+
+class _MetricTap(io.TextIOBase):
+    """Passes the functions' output to the log and counts the EMF metrics in it, for the run's summary."""
+
+    def __init__(self, target: IO[str], counts: Counter[str]) -> None:
+        self._target = target
+        self._counts = counts
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.startswith('{"_aws"'):
+                self._count(line)
+        return self._target.write(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def _count(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+            directive = record["_aws"]["CloudWatchMetrics"][0]
+        except (ValueError, KeyError, IndexError):
+            return
+        dims = [d for d in directive["Dimensions"][0] if d != "service"]
+        suffix = "".join(f" {record[d]}" for d in dims if d in record)
+        for metric in directive["Metrics"]:
+            values = record.get(metric["Name"], [])
+            total = sum(values) if isinstance(values, list) else values
+            self._counts[metric["Name"] + suffix] += int(total)
+
+
+@contextlib.contextmanager
+def _patched_environ(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

@@ -1,0 +1,196 @@
+"""A local wire-level stand-in for AWS End User Messaging Social (``socialmessaging``, rest-json).
+
+Reached through ``AWS_ENDPOINT_URL_SOCIALMESSAGING``, so the production adapter (boto3 and all) runs
+unchanged. It validates requests the way the service and Meta do for what this project sends, records
+every accepted call in order, and takes injected faults (throttling, rejection of the typing indicator).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+TEXT_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    code: str
+    status: int
+
+
+class ServiceError(Exception):
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def _validate_message(message: dict[str, Any]) -> None:
+    if message.get("messaging_product") != "whatsapp":
+        raise ServiceError("ValidationException", 400, "messaging_product must be whatsapp")
+    if "status" in message:
+        if message.get("status") != "read" or not message.get("message_id"):
+            raise ServiceError("ValidationException", 400, "a status update needs status=read and message_id")
+        return
+    if not (message.get("to") or message.get("recipient")):
+        raise ServiceError("ValidationException", 400, "to or recipient is required")
+    kind = message.get("type")
+    if kind == "text":
+        body = (message.get("text") or {}).get("body")
+        if not isinstance(body, str) or not body:
+            raise ServiceError("ValidationException", 400, "text.body is required")
+        if len(body) > TEXT_LIMIT:
+            raise ServiceError(
+                "ValidationException", 400, f"text.body is longer than {TEXT_LIMIT} characters"
+            )
+    elif kind not in (
+        "reaction",
+        "interactive",
+        "image",
+        "audio",
+        "document",
+        "video",
+        "sticker",
+        "template",
+    ):
+        raise ServiceError("ValidationException", 400, "unknown message type")
+
+
+class SocialMessagingStandIn:
+    """Start with ``start()``; ``endpoint`` is the URL for ``AWS_ENDPOINT_URL_SOCIALMESSAGING``."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self.reject_typing_indicator = False
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- control --------------------------------------------------------------------------------------------
+
+    def fail_next(self, code: str = "ThrottledRequestException", status: int = 429, times: int = 1) -> None:
+        with self._lock:
+            self._faults.extend(Fault(code, status) for _ in range(times))
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Decoded Meta messages of the accepted calls, in order."""
+        with self._lock:
+            return [call["message"] for call in self.calls]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.rejected.clear()
+            self._faults.clear()
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the stand-in is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> SocialMessagingStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                status, headers, body = stand_in._dispatch(self.path, raw)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                payload = json.dumps(body).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # requests carry phone numbers: never log them
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="socialmessaging", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SocialMessagingStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the wire -------------------------------------------------------------------------------------------
+
+    def _dispatch(self, path: str, raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+        request_id = str(uuid.uuid4())
+        headers = {"x-amzn-RequestId": request_id}
+        try:
+            if path.split("?")[0] != "/v1/whatsapp/send":
+                raise ServiceError(
+                    "ResourceNotFoundException", 404, "operation not available in the stand-in"
+                )
+            call = self._send(raw)
+        except ServiceError as err:
+            headers["x-amzn-ErrorType"] = err.code
+            return err.status, headers, {"message": str(err)}
+        return 200, headers, {"messageId": call}
+
+    def _send(self, raw: bytes) -> str:
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            raise ServiceError("ValidationException", 400, "request body is not JSON") from None
+        for field in ("originationPhoneNumberId", "metaApiVersion", "message"):
+            if not request.get(field):
+                raise ServiceError("ValidationException", 400, f"{field} is required")
+        phone = str(request["originationPhoneNumberId"])
+        if not (phone.startswith("phone-number-id-") or phone.startswith("arn:")):
+            raise ServiceError(
+                "ValidationException", 400, "originationPhoneNumberId is not a phone number id"
+            )
+        try:
+            message = json.loads(base64.b64decode(request["message"], validate=True))
+        except (binascii.Error, ValueError):
+            raise ServiceError("ValidationException", 400, "message is not base64 of JSON") from None
+        if not isinstance(message, dict):
+            raise ServiceError("ValidationException", 400, "message is not a JSON object")
+        record = {
+            "operation": "SendWhatsAppMessage",
+            "originationPhoneNumberId": phone,
+            "metaApiVersion": request["metaApiVersion"],
+            "message": message,
+        }
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+            try:
+                if fault is not None:
+                    raise ServiceError(fault.code, fault.status, "injected fault")
+                if self.reject_typing_indicator and "typing_indicator" in message:
+                    raise ServiceError("ValidationException", 400, "typing_indicator is not supported")
+                _validate_message(message)
+            except ServiceError:
+                self.rejected.append(record)
+                raise
+            self.calls.append(record)
+        return str(uuid.uuid4())

@@ -1,0 +1,1 @@
+"""Edge models (AWS and Meta payloads) and domain types."""
