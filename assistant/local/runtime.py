@@ -83,6 +83,7 @@ class LocalCloud:
         self._tables: dict[str, str] = {}
         self._refs: dict[str, str] = {}
         self._arns: dict[str, str] = {}
+        self._tap = _MetricTap(sys.stderr, self.metrics)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -118,12 +119,11 @@ class LocalCloud:
         self._exit.enter_context(mock_aws())
         self._create_resources()
         self._load_state()
-        # Lambda's stdout goes to CloudWatch; here to a log file. Handlers are imported after the switch, so
-        # powertools' Logger (which keeps the stream it finds at construction) writes there too.
+        # Lambda's stdout goes to CloudWatch; here to a log file, through a tap that counts EMF metrics.
         stream = self._log_stream or self._exit.enter_context(
             (self.home / "logs" / "functions.log").open("a", encoding="utf-8")
         )
-        self._exit.enter_context(contextlib.redirect_stdout(_MetricTap(stream, self.metrics)))
+        self._tap = _MetricTap(stream, self.metrics)
         # An empty flush is normal for a batch of statuses; powertools warns about it on every invocation.
         self._exit.enter_context(warnings.catch_warnings())
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -204,7 +204,9 @@ class LocalCloud:
         # at this run's log (a process may run several local clouds, as the tests do).
         for log_handler in logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "")).handlers:
             if isinstance(log_handler, logging.StreamHandler):
-                log_handler.setStream(sys.stdout)
+                log_handler.setStream(self._tap)
+                # ...and give it back its real stdout when this run ends, before the log file closes.
+                self._exit.callback(log_handler.setStream, sys.stdout)
         for spec in functions(self.template):
             module_name, _, attribute = spec.handler.rpartition(".")
             handler = getattr(importlib.import_module(module_name), attribute)
@@ -266,10 +268,11 @@ class LocalCloud:
         ]
         failed: set[str]
         try:
-            response = poller.handler({"Records": records}, LambdaContext(poller.spec.logical_id)) or {}
+            with contextlib.redirect_stdout(self._tap):
+                response = poller.handler({"Records": records}, LambdaContext(poller.spec.logical_id)) or {}
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception as exc:  # noqa: BLE001 - as Lambda: a raising invocation fails the whole batch
-            sys.stdout.write(f"invocation of {poller.spec.logical_id} failed: {type(exc).__name__}\n")
+            self._tap.write(f"invocation of {poller.spec.logical_id} failed: {type(exc).__name__}\n")
             failed = {r["messageId"] for r in records}
         for message in messages:
             if message["MessageId"] in failed:

@@ -13,6 +13,7 @@ import json
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +25,8 @@ TEXT_LIMIT = 4096
 class Fault:
     code: str
     status: int
+    when: Callable[[dict[str, Any]], bool] | None = None
+    """Only calls whose decoded Meta message matches this take the fault (None: any call)."""
 
 
 class ServiceError(Exception):
@@ -78,9 +81,16 @@ class SocialMessagingStandIn:
 
     # -- control --------------------------------------------------------------------------------------------
 
-    def fail_next(self, code: str = "ThrottledRequestException", status: int = 429, times: int = 1) -> None:
+    def fail_next(
+        self,
+        code: str = "ThrottledRequestException",
+        status: int = 429,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls (that match ``when``) with an error."""
         with self._lock:
-            self._faults.extend(Fault(code, status) for _ in range(times))
+            self._faults.extend(Fault(code, status, when) for _ in range(times))
 
     def sent(self) -> list[dict[str, Any]]:
         """Decoded Meta messages of the accepted calls, in order."""
@@ -182,7 +192,9 @@ class SocialMessagingStandIn:
             "message": message,
         }
         with self._lock:
-            fault = self._faults.popleft() if self._faults else None
+            fault = None
+            if self._faults and (self._faults[0].when is None or self._faults[0].when(message)):
+                fault = self._faults.popleft()
             try:
                 if fault is not None:
                     raise ServiceError(fault.code, fault.status, "injected fault")

@@ -70,7 +70,7 @@ def _routes(envelope: Mapping[str, Any]) -> dict[str, str]:
     routes: dict[str, str] = {}
     if not isinstance(context, dict):
         return routes
-    for item in context.get("MetaPhoneNumberIds") or ():
+    for item in _list(context.get("MetaPhoneNumberIds")):
         if isinstance(item, dict) and isinstance(item.get("arn"), str) and item.get("metaPhoneNumberId"):
             # arn:aws:social-messaging:<region>:<acct>:phone-number-id/<id> -> phone-number-id-<id>
             routes[str(item["metaPhoneNumberId"])] = item["arn"].split(":")[-1].replace("/", "-")
@@ -101,19 +101,20 @@ def parse_envelope(envelope: Mapping[str, Any]) -> Envelope:
         if origination is None and len(routes) == 1:
             # A context with a single number whose Meta id is spelled differently (redacted captures).
             origination = next(iter(routes.values()))
-        items = list(value.get("messages") or ()) + list(value.get("statuses") or ())
+        raw_messages, raw_statuses = _list(value.get("messages")), _list(value.get("statuses"))
+        items = raw_messages + raw_statuses
         if origination is None:
             skipped += len(items)
             continue
         route = Route(origination_phone_number_id=origination, meta_phone_number_id=meta_phone_id)
-        contacts = [c for c in value.get("contacts") or () if isinstance(c, dict)]
-        for raw in value.get("messages") or ():
+        contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+        for raw in raw_messages:
             message = _parse_message(raw, route, contacts)
             if message is None:
                 skipped += 1
             else:
                 messages.append(message)
-        for raw in value.get("statuses") or ():
+        for raw in raw_statuses:
             status = _parse_status(raw, route)
             if status is None:
                 skipped += 1
@@ -126,6 +127,10 @@ def _object(value: Any) -> JsonObject:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -133,13 +138,13 @@ def _str(value: Any) -> str | None:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
 def _error_codes(raw: Any) -> tuple[int, ...]:
     codes = []
-    for err in raw or ():
+    for err in _list(raw):
         code = _int(err.get("code")) if isinstance(err, dict) else None
         if code is not None:
             codes.append(code)
@@ -151,7 +156,15 @@ def _sender(raw: JsonObject, contacts: list[JsonObject]) -> User | None:
     user_id = _str(raw.get("from_user_id"))
     for contact in contacts:
         c_wa, c_user = _str(contact.get("wa_id")), _str(contact.get("user_id"))
-        if (wa_id and c_wa == wa_id) or (user_id and c_user == user_id) or len(contacts) == 1:
+        named = (wa_id is not None and c_wa == wa_id) or (user_id is not None and c_user == user_id)
+        # A contact completes the sender only when it names the sender (or is the only one and the message
+        # names nobody); a contact that contradicts the sender's own id is someone else.
+        anonymous = wa_id is None and user_id is None and len(contacts) == 1
+        if (
+            (named or anonymous)
+            and (wa_id is None or c_wa in (None, wa_id))
+            and (user_id is None or c_user in (None, user_id))
+        ):
             wa_id = wa_id or c_wa
             user_id = user_id or c_user
             break

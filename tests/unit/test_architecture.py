@@ -1,0 +1,82 @@
+"""Guards of the layout: the core never touches boto3 or the environment; handlers stay thin."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from assistant.config import ENVIRONMENT_NAMES
+from assistant.local.template import functions, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _python_files(*parts: str) -> list[Path]:
+    return sorted((ROOT.joinpath(*parts)).rglob("*.py"))
+
+
+def test_core_never_imports_boto3_outside_adapters_and_local() -> None:
+    for path in _python_files("assistant"):
+        relative = path.relative_to(ROOT / "assistant").parts
+        if relative[0] in ("adapters", "local"):
+            continue
+        assert not {n for n in _imports(path) if n.split(".")[0] in ("boto3", "botocore", "moto")}, path
+
+
+def test_only_config_and_the_composition_root_read_the_environment() -> None:
+    allowed = {"config.py", "bootstrap.py", "runtime.py"}
+    for path in _python_files("assistant") + _python_files("handlers"):
+        if path.name in allowed:
+            continue
+        assert "os.environ" not in path.read_text() and "getenv" not in path.read_text(), path
+
+
+def test_handlers_never_import_each_other() -> None:
+    for path in _python_files("handlers"):
+        assert not {n for n in _imports(path) if n.startswith("handlers")}, path
+
+
+def test_inbound_handler_stays_free_of_heavy_libraries() -> None:
+    heavy = {"langchain", "langchain_aws", "pydantic", "numpy", "moto", "yaml"}
+    seen: set[str] = set()
+    for path in [
+        ROOT / "handlers" / "inbound.py",
+        *_python_files("assistant", "services"),
+        *_python_files("assistant", "models"),
+    ]:
+        seen |= {n.split(".")[0] for n in _imports(path)}
+    assert not seen & heavy
+
+
+def test_template_sets_exactly_the_variables_the_code_reads() -> None:
+    template = load_template(ROOT / "template.yaml")
+    specs = functions(template)
+    assert {s.logical_id for s in specs} == {"InboundFunction", "AnswerFunction"}
+    for spec in specs:
+        assert set(spec.environment) == ENVIRONMENT_NAMES, spec.logical_id
+
+
+def test_every_function_reports_partial_batch_failures_and_has_a_dead_letter_queue() -> None:
+    template = load_template(ROOT / "template.yaml")
+    resources = template["Resources"]
+    for spec in functions(template):
+        events = resources[spec.logical_id]["Properties"]["Events"].values()
+        assert all(e["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in events)
+        queue = resources[spec.queue["Fn::GetAtt"][0]]["Properties"]
+        assert "deadLetterTargetArn" in queue["RedrivePolicy"]
+
+
+def test_readme_configuration_table_lists_every_variable() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ENVIRONMENT_NAMES:
+        assert f"`{name}`" in readme, name

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import ENVIRONMENT, ConfigurationError, Settings
+
+REQUIRED = {"TABLE_NAME": "t", "PROCESSED_TOPIC_ARN": "arn:topic", "HASH_KEY_SECRET_ARN": "arn:secret"}
+
+
+def test_defaults_apply_when_only_required_variables_are_set() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.max_text_chars == 1500
+    assert settings.allowed_users == frozenset()
+    assert settings.meta_api_version == "v20.0"
+
+
+def test_missing_required_variables_are_named() -> None:
+    with pytest.raises(ConfigurationError, match="TABLE_NAME"):
+        Settings.from_env({k: v for k, v in REQUIRED.items() if k != "TABLE_NAME"})
+
+
+@pytest.mark.parametrize(("name", "value"), [("MAX_TEXT_CHARS", "many"), ("RATE_LIMIT_MESSAGES", "0")])
+def test_bad_numbers_are_rejected(name: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env(REQUIRED | {name: value})
+
+
+def test_allow_list_is_parsed_and_plus_signs_dropped() -> None:
+    settings = Settings.from_env(REQUIRED | {"ALLOWED_USERS": " +15550001111, US.123 ,"})
+    assert settings.allowed_users == frozenset({"15550001111", "US.123"})
+
+
+def test_unknown_answer_engine_is_rejected() -> None:
+    with pytest.raises(ConfigurationError, match="ANSWER_ENGINE"):
+        Settings.from_env(REQUIRED | {"ANSWER_ENGINE": "oracle"})
+
+
+def test_every_variable_has_a_description() -> None:
+    assert all(v.description for v in ENVIRONMENT)
