@@ -13,6 +13,7 @@ from functools import cache
 
 from assistant.adapters.acknowledgement import AcknowledgementAnswerEngine
 from assistant.adapters.aws import client
+from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine
 from assistant.adapters.dynamodb import DynamoDBConversationStore, StoreLimits
 from assistant.adapters.sns import SNSPublisher
 from assistant.adapters.socialmessaging import SocialMessagingMessenger
@@ -67,16 +68,34 @@ def build_inbound(core: Core) -> InboundService:
     )
 
 
-def build_engine(settings: Settings) -> AnswerEngine:
-    # Settings validated the name; the Bedrock and local engines join here in the next issue.
-    return AcknowledgementAnswerEngine()
+def build_engine(core: Core) -> AnswerEngine:
+    settings = core.settings
+    if settings.answer_engine == "ack":
+        return AcknowledgementAnswerEngine()
+    config = BedrockConfig(
+        knowledge_base_id=settings.knowledge_base_id,
+        model_arn=settings.generation_model_arn,
+        guardrail_id=settings.guardrail_id,
+        guardrail_version=settings.guardrail_version,
+        retrieval_results=settings.retrieval_results,
+        help_desk=settings.help_desk,
+    )
+    # The engine retries with its own backoff inside its time budget: botocore makes one attempt per call.
+    return BedrockKnowledgeBaseEngine(
+        client("bedrock-agent-runtime", attempts=1, read_timeout=60),
+        client("bedrock-runtime", attempts=1, read_timeout=60),
+        core.store,
+        config,
+        core.metrics,
+        clock=core.clock,
+    )
 
 
 def build_answer(core: Core) -> AnswerService:
     return AnswerService(
         store=core.store,
         messenger=core.messenger,
-        engine=build_engine(core.settings),
+        engine=build_engine(core),
         metrics=core.metrics,
         claim_seconds=core.settings.lock_lease_seconds,
     )

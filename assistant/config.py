@@ -34,7 +34,15 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "HASH_KEY_SECRET_ARN", None, "Secrets Manager secret holding the HMAC key for user and message hashes"
     ),
     Variable("META_API_VERSION", "v20.0", "Meta Graph API version passed to SendWhatsAppMessage"),
-    Variable("ANSWER_ENGINE", "ack", "Answer engine of the answer stage: `ack` (acknowledgement)"),
+    Variable("ANSWER_ENGINE", "bedrock", "Answer engine: `bedrock` (knowledge base + guardrail) or `ack`"),
+    Variable("KNOWLEDGE_BASE_ID", "", "Bedrock knowledge base id (required by the `bedrock` engine)"),
+    Variable("GENERATION_MODEL_ARN", "", "Model ARN used by RetrieveAndGenerate and Converse"),
+    Variable("GUARDRAIL_ID", "", "Bedrock guardrail id, applied to every generation"),
+    Variable("GUARDRAIL_VERSION", "", "Published guardrail version"),
+    Variable("RETRIEVAL_RESULTS", "5", "Passages retrieved per question"),
+    Variable(
+        "HELP_DESK", "the help desk at registration", "Where the assistant sends people it cannot answer"
+    ),
     Variable("MAX_TEXT_CHARS", "1500", "Longest text accepted; longer text gets a polite static reply"),
     Variable("ALLOWED_USERS", "", "Optional allow list: comma-separated wa_ids or business-scoped user ids"),
     Variable("RATE_LIMIT_MESSAGES", "20", "Messages a user may send per rate window"),
@@ -50,7 +58,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
 )
 
 ENVIRONMENT_NAMES: frozenset[str] = frozenset(v.name for v in ENVIRONMENT)
-ANSWER_ENGINES = frozenset({"ack"})
+ANSWER_ENGINES = frozenset({"ack", "bedrock"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,13 @@ class Settings:
     processed_topic_arn: str
     hash_key_secret_arn: str
     meta_api_version: str = "v20.0"
-    answer_engine: str = "ack"
+    answer_engine: str = "bedrock"
+    knowledge_base_id: str = ""
+    generation_model_arn: str = ""
+    guardrail_id: str = ""
+    guardrail_version: str = ""
+    retrieval_results: int = 5
+    help_desk: str = "the help desk at registration"
     max_text_chars: int = 1500
     allowed_users: frozenset[str] = field(default_factory=frozenset)
     rate_limit_messages: int = 20
@@ -99,6 +113,11 @@ class Settings:
         engine = values["ANSWER_ENGINE"]
         if engine not in ANSWER_ENGINES:
             raise ConfigurationError(f"ANSWER_ENGINE must be one of {sorted(ANSWER_ENGINES)}")
+        if engine == "bedrock":
+            needed = ("KNOWLEDGE_BASE_ID", "GENERATION_MODEL_ARN", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
+            absent = [name for name in needed if not values[name]]
+            if absent:
+                raise ConfigurationError(f"ANSWER_ENGINE=bedrock needs: {', '.join(absent)}")
         version = values["META_API_VERSION"]
         if not version.startswith("v"):
             raise ConfigurationError("META_API_VERSION looks like v20.0")
@@ -108,6 +127,12 @@ class Settings:
             hash_key_secret_arn=values["HASH_KEY_SECRET_ARN"],
             meta_api_version=version,
             answer_engine=engine,
+            knowledge_base_id=values["KNOWLEDGE_BASE_ID"],
+            generation_model_arn=values["GENERATION_MODEL_ARN"],
+            guardrail_id=values["GUARDRAIL_ID"],
+            guardrail_version=values["GUARDRAIL_VERSION"],
+            retrieval_results=positive("RETRIEVAL_RESULTS"),
+            help_desk=values["HELP_DESK"],
             max_text_chars=positive("MAX_TEXT_CHARS"),
             allowed_users=frozenset(
                 u.strip().lstrip("+") for u in values["ALLOWED_USERS"].split(",") if u.strip()

@@ -18,6 +18,7 @@ from assistant.ports import (
     Outcome,
     ProcessedMessage,
     Recipient,
+    Source,
 )
 
 
@@ -40,6 +41,7 @@ class _User:
     conv_msgs: int = 0
     conv_chars: int = 0
     conv_until: int = 0
+    session_id: str | None = None
 
 
 class InMemoryConversationStore:
@@ -93,6 +95,7 @@ class InMemoryConversationStore:
                 if not fresh:
                     reset = user.conv_until >= now
                     user.conv_msgs = user.conv_chars = 0
+                    user.session_id = None
                 user.conv_msgs += 1
                 user.conv_chars += request.chars
                 user.conv_until = now + self.conversation_idle_seconds
@@ -108,6 +111,16 @@ class InMemoryConversationStore:
         user = self.users.get(user_key)
         if user and user.lease_owner == owner:
             user.lease_owner, user.lease_until = None, 0
+
+    def get_session(self, user_key: str) -> str | None:
+        user = self.users.get(user_key)
+        if user is None or user.conv_until < int(self._clock.now()):
+            return None
+        return user.session_id
+
+    def save_session(self, user_key: str, session_id: str) -> None:
+        if user_key in self.users:
+            self.users[user_key].session_id = session_id
 
     def holder(self, user_key: str) -> str | None:
         user = self.users.get(user_key)
@@ -185,6 +198,7 @@ class ScriptedAnswerEngine:
     """Answers with a fixed text, or raises the scripted errors first."""
 
     text: str = "An answer."
+    sources: tuple[Source, ...] = ()
     fail_with: list[Exception] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
 
@@ -192,7 +206,7 @@ class ScriptedAnswerEngine:
         self.asked.append(question.message_key)
         if self.fail_with:
             raise self.fail_with.pop(0)
-        return Answer(text=self.text, source="test")
+        return Answer(text=self.text, source="test", sources=self.sources)
 
 
 __all__ = [

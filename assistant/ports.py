@@ -128,11 +128,29 @@ class ProcessedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """A document an answer came from, as the user sees it in the "Sources" list."""
+
+    title: str
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     text: str = field(repr=False)
     source: str
     """Where the answer came from: ``acknowledgement``, ``knowledge_base``, ``guardrail``, ``no_answer``,
     ``error``."""
+    sources: tuple[Source, ...] = ()
+
+
+class SessionStore(Protocol):
+    """The answer engine's own conversation handle per user (Bedrock's session id), kept with the
+    conversation and dropped when it is reset or goes idle."""
+
+    def get_session(self, user_key: str) -> str | None: ...
+
+    def save_session(self, user_key: str, session_id: str) -> None: ...
 
 
 class AnswerEngine(Protocol):

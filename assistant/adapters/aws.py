@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from assistant.errors import RejectedByService, RetryableError
 
@@ -30,6 +30,11 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailableException",
         "DependencyException",
         "KMSThrottlingException",
+        "ServiceQuotaExceededException",
+        "ModelTimeoutException",
+        "ModelNotReadyException",
+        "BadGatewayException",
+        "DependencyFailedException",
     }
 )
 
@@ -53,16 +58,23 @@ def translate(service: str, exc: Exception) -> Exception:
         if code in RETRYABLE_CODES or status >= 500 or status == 429:
             return RetryableError(f"{service}: {code}")
         return RejectedByService(service, code)
+    if isinstance(exc, ParamValidationError):
+        # A request this code built wrong: no retry will mend it.
+        return RejectedByService(service, "ParamValidationError")
     if isinstance(exc, BotoCoreError):
         # Connection errors, timeouts, credential refresh failures: all worth a retry.
         return RetryableError(f"{service}: {type(exc).__name__}")
     return exc
 
 
-def client(service: str, **kwargs: Any) -> Any:
-    """A boto3 client with bounded, adaptive retries. Created lazily, after configuration (moto-friendly)."""
+def client(service: str, *, attempts: int = 3, read_timeout: float = 10, **kwargs: Any) -> Any:
+    """A boto3 client with bounded retries. Created lazily, after configuration (moto-friendly)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=3,
+        read_timeout=read_timeout,
+    )
     return boto3.client(service, config=config, **kwargs)

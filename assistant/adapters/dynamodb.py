@@ -263,6 +263,34 @@ class DynamoDBConversationStore:
             conditional_ok=True,
         )
 
+    # -- the answer engine's session (Bedrock's session id) ------------------------------------------------
+
+    def get_session(self, user_key: str) -> str | None:
+        try:
+            item = self._db.get_item(
+                TableName=self._table,
+                Key={"pk": _s("user#" + user_key)},
+                ProjectionExpression="session_id, conv_until",
+                ConsistentRead=True,
+            ).get("Item", {})
+        except AWS_ERRORS as exc:
+            raise translate("dynamodb", exc) from None
+        # A session belongs to its conversation: once that is idle past its time, start afresh.
+        if (_num(item, "conv_until") or 0) < int(self._clock.now()):
+            return None
+        value = item.get("session_id", {}).get("S")
+        return str(value) if value else None
+
+    def save_session(self, user_key: str, session_id: str) -> None:
+        self._call(
+            "update_item",
+            Key={"pk": _s("user#" + user_key)},
+            UpdateExpression="SET session_id = :session",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":session": _s(session_id)},
+            conditional_ok=True,
+        )
+
     def _call(self, operation: str, *, conditional_ok: bool = False, **kwargs: Any) -> bool:
         """Run one call; with ``conditional_ok`` a failed condition is an answer (False), not an error."""
         try:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import json
@@ -28,8 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from assistant.knowledge import KnowledgeBase, MiniLMEmbedder
+from assistant.local.bedrock import BedrockStandIn
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
+from assistant.ports import Answer, ProcessedMessage, Recipient
 
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {
@@ -70,10 +74,21 @@ class Poller:
 class LocalCloud:
     """Use as a context manager; ``publish_inbound`` then ``drain`` run one event through the pipeline."""
 
-    def __init__(self, home: Path, *, template_path: Path | None = None, log_stream: IO[str] | None = None):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        template_path: Path | None = None,
+        log_stream: IO[str] | None = None,
+        knowledge_base: KnowledgeBase | None = None,
+    ):
+        """``knowledge_base`` overrides the home's (tests share one built once); by default the home's
+        knowledge base is used, seeded with the sample knowledge when the home has none."""
         self.home = home
         self.template = load_template(template_path)
         self.social = SocialMessagingStandIn()
+        self.bedrock: BedrockStandIn | None = None
+        self._knowledge_base = knowledge_base
         self.summary: Counter[str] = Counter()
         self.metrics: Counter[str] = Counter()
         """Every EMF metric the functions emitted in this run, by name (and dimension values)."""
@@ -118,6 +133,7 @@ class LocalCloud:
         )
         self._exit.enter_context(mock_aws())
         self._create_resources()
+        self._start_bedrock()
         self._load_state()
         # Lambda's stdout goes to CloudWatch; here to a log file, through a tap that counts EMF metrics.
         stream = self._log_stream or self._exit.enter_context(
@@ -186,10 +202,40 @@ class LocalCloud:
     def _resolve(self, value: Any) -> Any:
         return resolver(self.template, self._refs, self._arns)(value)
 
-    def _wire_functions(self) -> None:
+    def _function_environment(self) -> dict[str, str]:
         env: dict[str, str] = {}
         for spec in functions(self.template):
             env |= {key: str(self._resolve(value)) for key, value in spec.environment.items()}
+        return env
+
+    def _start_bedrock(self) -> None:
+        """The knowledge base and guardrail stand-ins, with the ids the functions will be configured with."""
+        from assistant.local import knowledge_home
+        from assistant.local.bedrock import LocalGuardrail
+
+        env = self._function_environment()
+        embedder = shared_embedder()
+        knowledge_base = self._knowledge_base or knowledge_home.open_knowledge_base(
+            self.home, embedder, seed=True
+        )
+        guardrail = LocalGuardrail.load(
+            self.home / "guardrail.json", env.get("GUARDRAIL_ID", ""), env.get("GUARDRAIL_VERSION", "")
+        )
+        self.bedrock = BedrockStandIn(
+            knowledge_base, embedder, guardrail, knowledge_base_id=env.get("KNOWLEDGE_BASE_ID", "")
+        )
+        self._exit.enter_context(self.bedrock)
+        self._exit.enter_context(
+            _patched_environ(
+                {
+                    "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": self.bedrock.agent_runtime.endpoint,
+                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock.runtime.endpoint,
+                }
+            )
+        )
+
+    def _wire_functions(self) -> None:
+        env = self._function_environment()
         # Every function sees the same variables (they come from Globals); set them as Lambda would, before
         # the code is imported (powertools reads its service name at import).
         self._exit.enter_context(_patched_environ(env))
@@ -222,6 +268,25 @@ class LocalCloud:
         return self._refs[logical_id]
 
     # -- running events -------------------------------------------------------------------------------------
+
+    def ask(self, question: str) -> Answer:
+        """Ask the configured answer engine directly (``kb ask``): the same adapter the answer stage uses."""
+        from assistant import bootstrap
+
+        engine = bootstrap.build_engine(bootstrap.build_core(bootstrap.settings_from()))
+        return engine.answer(
+            ProcessedMessage(
+                message_key="kb-ask",
+                user_key="kb-ask",
+                kind="text",
+                text=question,
+                message_id="",
+                recipient=Recipient(wa_id=None, user_id="local"),
+                origination_phone_number_id="",
+                meta_phone_number_id="",
+                received_at=0,
+            )
+        )
 
     def publish_inbound(self, message: str) -> None:
         """Publish an End User Messaging Social envelope as the service does."""
@@ -370,6 +435,12 @@ class _MetricTap(io.TextIOBase):
             values = record.get(metric["Name"], [])
             total = sum(values) if isinstance(values, list) else values
             self._counts[metric["Name"] + suffix] += int(total)
+
+
+@functools.cache
+def shared_embedder() -> MiniLMEmbedder:
+    """One embedding model per process: loading it costs more than a query."""
+    return MiniLMEmbedder()
 
 
 @contextlib.contextmanager

@@ -15,8 +15,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from assistant.local.wire import RestJsonServer, ServiceError
 
 TEXT_LIMIT = 4096
 
@@ -27,13 +28,6 @@ class Fault:
     status: int
     when: Callable[[dict[str, Any]], bool] | None = None
     """Only calls whose decoded Meta message matches this take the fault (None: any call)."""
-
-
-class ServiceError(Exception):
-    def __init__(self, code: str, status: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 def _validate_message(message: dict[str, Any]) -> None:
@@ -76,8 +70,8 @@ class SocialMessagingStandIn:
         self.reject_typing_indicator = False
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = RestJsonServer("socialmessaging")
+        self._server.route("/v1/whatsapp/send", self._send_operation)
 
     # -- control --------------------------------------------------------------------------------------------
 
@@ -105,44 +99,14 @@ class SocialMessagingStandIn:
 
     @property
     def endpoint(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.endpoint
 
     def start(self) -> SocialMessagingStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                status, headers, body = stand_in._dispatch(self.path, raw)
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                payload = json.dumps(body).encode()
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # requests carry phone numbers: never log them
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="socialmessaging", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._server.stop()
 
     def __enter__(self) -> SocialMessagingStandIn:
         return self.start()
@@ -152,25 +116,10 @@ class SocialMessagingStandIn:
 
     # -- the wire -------------------------------------------------------------------------------------------
 
-    def _dispatch(self, path: str, raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
-        request_id = str(uuid.uuid4())
-        headers = {"x-amzn-RequestId": request_id}
-        try:
-            if path.split("?")[0] != "/v1/whatsapp/send":
-                raise ServiceError(
-                    "ResourceNotFoundException", 404, "operation not available in the stand-in"
-                )
-            call = self._send(raw)
-        except ServiceError as err:
-            headers["x-amzn-ErrorType"] = err.code
-            return err.status, headers, {"message": str(err)}
-        return 200, headers, {"messageId": call}
+    def _send_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        return {"messageId": self._send(request)}
 
-    def _send(self, raw: bytes) -> str:
-        try:
-            request = json.loads(raw)
-        except ValueError:
-            raise ServiceError("ValidationException", 400, "request body is not JSON") from None
+    def _send(self, request: dict[str, Any]) -> str:
         for field in ("originationPhoneNumberId", "metaApiVersion", "message"):
             if not request.get(field):
                 raise ServiceError("ValidationException", 400, f"{field} is required")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,21 +83,61 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
     return specs
 
 
+PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+_SUB = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def local_id(logical_id: str, attribute: str | None = None) -> str:
+    """The stand-in value of a resource moto does not create (a Bedrock knowledge base, a guardrail)."""
+    if attribute == "Version":
+        return "1"
+    # Ten upper-case letters and digits: the shape of a Bedrock knowledge base or guardrail id.
+    return "L" + hashlib.sha1(logical_id.encode()).hexdigest()[:9].upper()  # noqa: S324 - not security
+
+
 def resolver(template: dict[str, Any], refs: dict[str, str], arns: dict[str, str]) -> Callable[[Any], Any]:
-    """Resolve ``Ref`` and ``GetAtt .Arn`` against local resources, and parameters to their defaults."""
+    """Resolve ``Ref``, ``GetAtt`` and ``Sub`` against local resources, parameters (their defaults) and
+    AWS pseudo parameters; resources without a local twin resolve to ``local_id``."""
     parameters = {k: v.get("Default") for k, v in (template.get("Parameters") or {}).items()}
+    resources = template["Resources"]
+
+    def ref(name: str) -> str:
+        if name in refs:
+            return refs[name]
+        if name in parameters:
+            return "" if parameters[name] is None else str(parameters[name])
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        if name in resources:
+            return local_id(name)
+        raise KeyError(f"cannot resolve Ref {name} locally")
+
+    def attribute(name: str, attr: str) -> str:
+        if attr == "Arn" and name in arns:
+            return arns[name]
+        if name in resources:
+            return local_id(name, attr)
+        raise KeyError(f"cannot resolve GetAtt {name}.{attr} locally")
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
-                if arg in refs:
-                    return refs[arg]
-                if arg in parameters:
-                    return "" if parameters[arg] is None else str(parameters[arg])
-                raise KeyError(f"cannot resolve Ref {arg} locally")
-            if key == "Fn::GetAtt" and arg[1] == "Arn":
-                return arns[arg[0]]
+                return ref(arg)
+            if key == "Fn::GetAtt":
+                return attribute(arg[0], arg[1])
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+                def substitute(match: re.Match[str]) -> str:
+                    name = match.group(1)
+                    if name in variables:
+                        return str(resolve(variables[name]))
+                    if "." in name and not name.startswith("AWS::"):
+                        return attribute(*name.split(".", 1))
+                    return ref(name)
+
+                return _SUB.sub(substitute, text)
             raise KeyError(f"cannot resolve {key} locally")
         return value
 

@@ -6,13 +6,15 @@ the question, and always gives the user's processing lease back, whatever happen
 
 from __future__ import annotations
 
+import threading
+
 from aws_lambda_powertools import Logger
 
 from assistant.errors import PermanentError, RetryableError
 from assistant.models.domain import Route
 from assistant.ports import AnswerEngine, ConversationStore, Messenger, MetricsSink, ProcessedMessage
 from assistant.services import replies
-from assistant.services.formatting import split_message
+from assistant.services.formatting import split_message, to_whatsapp, with_sources
 
 logger = Logger(child=True)
 
@@ -26,26 +28,30 @@ class AnswerService:
         engine: AnswerEngine,
         metrics: MetricsSink,
         claim_seconds: int,
+        typing_every: float = 20.0,
     ) -> None:
         self._store = store
         self._messenger = messenger
         self._engine = engine
         self._metrics = metrics
         self._claim_seconds = claim_seconds
+        self._typing_every = typing_every
 
     def handle(self, question: ProcessedMessage) -> str:
         log = {"message_key": question.message_key[:12], "user_key": question.user_key[:12]}
+        route = Route(question.origination_phone_number_id, question.meta_phone_number_id)
         try:
             if not self._store.claim_answer(question.message_key, self._claim_seconds):
                 self._metrics.count("DuplicateAnswerSkipped")
                 logger.info("already answered or being answered", extra=log)
                 return "duplicate"
             try:
-                answer = self._engine.answer(question)
-                body = answer.text
+                with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
+                    answer = self._engine.answer(question)
+                body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
                 if question.conversation_reset:
                     body = f"{replies.CONVERSATION_RESET}\n\n{body}"
-                self._send(question, body)
+                self._send(route, question, body)
             except RetryableError:
                 self._store.abandon_answer(question.message_key)
                 raise
@@ -53,17 +59,17 @@ class AnswerService:
                 # Nothing a retry can mend: the user still hears from us once, and the claim is kept.
                 self._metrics.count("AnswerFailed")
                 logger.warning("answer failed", extra={**log, "error": str(exc)})
+                self._apologise(route, question)
                 self._store.complete_answer(question.message_key)
                 return "failed"
             self._store.complete_answer(question.message_key)
             self._metrics.count("Answered", 1, Source=answer.source)
-            logger.info("answered", extra={**log, "source": answer.source})
+            logger.info("answered", extra={**log, "source": answer.source, "sources": len(answer.sources)})
             return "answered"
         finally:
             self._store.release(question.user_key, owner=question.message_key)
 
-    def _send(self, question: ProcessedMessage, body: str) -> None:
-        route = Route(question.origination_phone_number_id, question.meta_phone_number_id)
+    def _send(self, route: Route, question: ProcessedMessage, body: str) -> None:
         for index, part in enumerate(split_message(body)):
             self._messenger.send_text(
                 route,
@@ -72,3 +78,39 @@ class AnswerService:
                 quote=question.message_id if index == 0 else None,
                 callback_data=question.message_key,
             )
+
+    def _apologise(self, route: Route, question: ProcessedMessage) -> None:
+        try:
+            self._send(route, question, replies.APOLOGY)
+        except (RetryableError, PermanentError) as exc:
+            logger.warning("apology not sent", extra={"error": str(exc)})
+
+
+class _TypingKeeper:
+    """Sends the typing indicator again every ``every`` seconds while an answer is being worked on:
+    WhatsApp drops it after 25 seconds (or when the reply arrives)."""
+
+    def __init__(self, messenger: Messenger, route: Route, message_id: str, every: float) -> None:
+        self._messenger = messenger
+        self._route = route
+        self._message_id = message_id
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="typing", daemon=True)
+
+    def __enter__(self) -> _TypingKeeper:
+        if self._every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self._messenger.mark_read(self._route, self._message_id, typing=True)
+            except (RetryableError, PermanentError) as exc:
+                logger.warning("typing indicator refresh failed", extra={"error": str(exc)})

@@ -68,3 +68,50 @@ def _by_words(text: str, limit: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
+
+
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITALIC_STAR = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_BULLET = re.compile(r"^(\s*)[*+]\s+", re.MULTILINE)
+_HRULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.MULTILINE)
+
+
+def to_whatsapp(markdown: str) -> str:
+    """Markdown (as models write it) to WhatsApp's formatting: *bold*, _italic_, ~strike~, `code`.
+
+    Headings become bold lines, ``* item`` bullets become ``- item`` (a leading ``*`` would read as bold),
+    links become ``text (url)``. Code spans are left untouched.
+    """
+    spans: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        spans.append(match.group(0))
+        return f"\0{len(spans) - 1}\0"
+
+    text = _CODE_SPAN.sub(keep, markdown.replace("\r\n", "\n"))
+    text = _HRULE.sub("", text)
+    text = _LINK.sub(
+        lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text
+    )
+    text = _BULLET.sub(r"\1- ", text)
+    # Italic first (single *), then bold (** or __) into a placeholder-free *...*.
+    text = _ITALIC_STAR.sub(r"_\1_", text)
+    text = _BOLD.sub(r"*\2*", text)
+    text = _STRIKE.sub(r"~\1~", text)
+    text = _HEADING.sub(r"*\1*", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return re.sub(r"\0(\d+)\0", lambda m: spans[int(m.group(1))], text).strip()
+
+
+def with_sources(text: str, sources: list[tuple[str, str]], limit: int = 3) -> str:
+    """Append a short "Sources" list: titles, and the link when it is a web address."""
+    if not sources:
+        return text
+    lines = []
+    for title, uri in sources[:limit]:
+        lines.append(f"- {title} ({uri})" if uri.startswith(("http://", "https://")) else f"- {title}")
+    return text + "\n\n_Sources:_\n" + "\n".join(lines)

@@ -26,3 +26,4 @@ WELCOME = (
 CONVERSATION_RESET = (
     "(We've talked a lot, so I've started a fresh conversation: earlier messages are forgotten.)"
 )
+APOLOGY = "Sorry, I couldn't answer that just now. Please try again in a minute, or ask at the help desk."

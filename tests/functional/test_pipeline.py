@@ -191,13 +191,13 @@ def test_several_messages_in_one_entry_are_each_handled(cloud: LocalCloud) -> No
     assert sorted(m["to"] for m in sent if m.get("type") == "text") == ["15550001111", "15550004444"]
 
 
-def test_state_survives_between_runs_in_the_same_home(tmp_path: Any) -> None:
+def test_state_survives_between_runs_in_the_same_home(tmp_path: Any, sample_kb: Any) -> None:
     import io
 
     envelope = with_message(load_fixture("message__text.json"), id="wamid.S1")
-    with LocalCloud(tmp_path, log_stream=io.StringIO()) as first:
+    with LocalCloud(tmp_path, log_stream=io.StringIO(), knowledge_base=sample_kb) as first:
         assert len(run(first, envelope)) == 2
-    with LocalCloud(tmp_path, log_stream=io.StringIO()) as second:
+    with LocalCloud(tmp_path, log_stream=io.StringIO(), knowledge_base=sample_kb) as second:
         assert run(second, envelope) == []
 
 

@@ -47,14 +47,14 @@ def fixture_lines() -> list[str]:
     return [json.dumps(json.loads(p.read_text())) for p in sorted((FIXTURES / "eum").glob("*.json"))]
 
 
-def test_replay_of_the_sample_fixtures(tmp_path: Path) -> None:
+def test_replay_of_the_sample_fixtures(tmp_path: Path, seeded_home: Path) -> None:
     lines = fixture_lines()
     lines += [
         lines[-1],
         "this is not json",
         json.dumps(text_envelope("my secret question about the keynote", wamid="wamid.Z")),
     ]
-    result = replay(tmp_path, lines, "--out", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"))
+    result = replay(tmp_path, lines, "--out", str(tmp_path / "out.jsonl"), "--home", str(seeded_home))
     assert result.returncode == 0, result.stderr
     calls = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert all(c["operation"] == "SendWhatsAppMessage" and c["metaApiVersion"] for c in calls)
@@ -68,13 +68,15 @@ def test_replay_of_the_sample_fixtures(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
-def test_replay_writes_calls_to_stdout_without_out_and_uses_assistant_home(tmp_path: Path) -> None:
+def test_replay_writes_calls_to_stdout_without_out_and_uses_assistant_home(
+    tmp_path: Path, seeded_home: Path
+) -> None:
     line = json.dumps(text_envelope("hello", wamid="wamid.H"))
-    result = replay(tmp_path, [line], env={"ASSISTANT_HOME": str(tmp_path / "elsewhere")})
+    result = replay(tmp_path, [line], env={"ASSISTANT_HOME": str(seeded_home)})
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()) == 2
-    assert (tmp_path / "elsewhere" / "logs" / "functions.log").exists()
-    again = replay(tmp_path, [line], env={"ASSISTANT_HOME": str(tmp_path / "elsewhere")})
+    assert (seeded_home / "logs" / "functions.log").exists()
+    again = replay(tmp_path, [line], env={"ASSISTANT_HOME": str(seeded_home)})
     assert again.stdout == "" and "DuplicateMessage: 1" in again.stderr
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from assistant.errors import RejectedByService, RetryableError
@@ -12,7 +14,7 @@ from assistant.fakes import (
     RecordingMetrics,
     ScriptedAnswerEngine,
 )
-from assistant.ports import AdmissionRequest, ProcessedMessage, Recipient
+from assistant.ports import AdmissionRequest, Answer, ProcessedMessage, Recipient, Source
 from assistant.services import replies
 from assistant.services.answering import AnswerService
 
@@ -101,13 +103,50 @@ def test_retryable_failure_releases_lease_and_leaves_the_message_answerable() ->
     assert len(world.messenger.texts) == 1
 
 
-def test_permanent_failure_releases_lease_and_is_not_retried() -> None:
+def test_permanent_failure_apologises_once_releases_lease_and_is_not_retried() -> None:
     world = World()
     world.admit()
     world.engine.fail_with = [RejectedByService("bedrock", "ValidationException")]
     assert world.service.handle(question()) == "failed"
+    assert [t["body"] for t in world.messenger.texts] == [replies.APOLOGY]
     assert world.store.holder("u1") is None
     assert world.service.handle(question()) == "duplicate"
+    assert len(world.messenger.texts) == 1
+
+
+def test_reply_is_whatsapp_formatted_with_sources() -> None:
+    world = World(answer="**Auditorium A**, 09:00.")
+    world.engine.sources = (Source("Agenda", "s3://b/agenda.md"),)
+    world.admit()
+    world.service.handle(question())
+    assert world.messenger.texts[0]["body"] == "*Auditorium A*, 09:00.\n\n_Sources:_\n- Agenda"
+
+
+def test_typing_indicator_is_sent_again_while_a_slow_answer_is_worked_on() -> None:
+    world = World()
+    world.service = AnswerService(
+        store=world.store,
+        messenger=world.messenger,
+        engine=world.engine,
+        metrics=world.metrics,
+        claim_seconds=120,
+        typing_every=0.05,
+    )
+    world.admit()
+    slow = threading.Event()
+    original = world.engine.answer
+
+    def slow_answer(q: ProcessedMessage) -> Answer:
+        slow.wait(0.3)
+        return original(q)
+
+    world.engine.answer = slow_answer  # type: ignore[method-assign]
+    world.service.handle(question())
+    assert len(world.messenger.reads) >= 2
+    assert all(read == ("wamid.m1", True) for read in world.messenger.reads)
+    count = len(world.messenger.reads)
+    slow.wait(0.2)
+    assert len(world.messenger.reads) == count  # and it stops once the answer is sent
 
 
 def test_crash_mid_answer_releases_the_lease() -> None:

@@ -80,3 +80,20 @@ def test_readme_configuration_table_lists_every_variable() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in ENVIRONMENT_NAMES:
         assert f"`{name}`" in readme, name
+
+
+def test_sam_transform_expands_the_template_into_plain_cloudformation() -> None:
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    template = load_template(ROOT / "template.yaml")
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # `sam build` does this
+    result = transform(template, {"AWS::Region": "us-east-1"}, NoManagedPolicies())
+    types = {r["Type"] for r in result["Resources"].values()}
+    assert "AWS::Lambda::Function" in types and "AWS::Lambda::EventSourceMapping" in types
+    assert not any(t.startswith("AWS::Serverless::") for t in types)
+    mappings = [r for r in result["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)

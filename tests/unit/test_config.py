@@ -4,7 +4,17 @@ import pytest
 
 from assistant.config import ENVIRONMENT, ConfigurationError, Settings
 
-REQUIRED = {"TABLE_NAME": "t", "PROCESSED_TOPIC_ARN": "arn:topic", "HASH_KEY_SECRET_ARN": "arn:secret"}
+REQUIRED = {
+    "TABLE_NAME": "t",
+    "PROCESSED_TOPIC_ARN": "arn:topic",
+    "HASH_KEY_SECRET_ARN": "arn:secret",
+    "ANSWER_ENGINE": "ack",
+}
+
+
+def test_bedrock_engine_needs_its_knowledge_base_and_guardrail() -> None:
+    with pytest.raises(ConfigurationError, match="KNOWLEDGE_BASE_ID"):
+        Settings.from_env(REQUIRED | {"ANSWER_ENGINE": "bedrock"})
 
 
 def test_defaults_apply_when_only_required_variables_are_set() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.services.formatting import split_message
+from assistant.services.formatting import split_message, to_whatsapp, with_sources
 
 
 def test_short_text_is_one_part() -> None:
@@ -37,3 +37,31 @@ def test_no_part_exceeds_the_whatsapp_limit_and_nothing_is_lost(size: int) -> No
     parts = split_message(words)
     assert all(0 < len(p) <= 4096 for p in parts)
     assert " ".join(parts).split() == words.split()
+
+
+@pytest.mark.parametrize(
+    ("markdown", "whatsapp"),
+    [
+        ("**Auditorium A** at 09:00", "*Auditorium A* at 09:00"),
+        ("__bold__ and *italic*", "*bold* and _italic_"),
+        ("~~cancelled~~", "~cancelled~"),
+        ("## Opening keynote\nDay 1", "*Opening keynote*\nDay 1"),
+        ("* first\n* second", "- first\n- second"),
+        ("See [the agenda](https://example.com/agenda)", "See the agenda (https://example.com/agenda)"),
+        ("Use `make run` to start", "Use `make run` to start"),
+        ("a\n\n\n\nb", "a\n\nb"),
+        ("5 * 3 * 2 = 30", "5 * 3 * 2 = 30"),
+        ("---\ntext", "text"),
+    ],
+)
+def test_markdown_becomes_whatsapp_formatting(markdown: str, whatsapp: str) -> None:
+    assert to_whatsapp(markdown) == whatsapp
+
+
+def test_sources_are_listed_with_links_only_for_web_addresses() -> None:
+    text = with_sources("Answer.", [("Agenda", "s3://b/agenda.md"), ("Venue", "https://example.com/venue")])
+    assert text == "Answer.\n\n_Sources:_\n- Agenda\n- Venue (https://example.com/venue)"
+
+
+def test_no_sources_leaves_the_text_alone() -> None:
+    assert with_sources("Answer.", []) == "Answer."

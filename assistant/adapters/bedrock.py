@@ -1,0 +1,266 @@
+"""BedrockKnowledgeBaseEngine: answers from the event's Bedrock knowledge base, behind a guardrail.
+
+- Up to 1,000 characters (RetrieveAndGenerate's input limit): one ``RetrieveAndGenerate`` call with the
+  guardrail, our prompt template and Bedrock's session id for the user (stored after the first call; it
+  cannot be chosen).
+- Longer: ``Retrieve`` (20,000 characters) then ``Converse`` with the guardrail, the passages in the prompt.
+- Guardrail intervened: its message is the answer (source ``guardrail``). No citations: an honest "I don't
+  know" with a pointer to the help desk (source ``no_answer``), never an ungrounded answer.
+- Throttling and transient errors: retried with exponential backoff and full jitter while the time budget
+  lasts, then a static apology (source ``error``). This engine never raises for an AWS error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+
+from assistant.adapters.aws import AWS_ERRORS, error_code, translate
+from assistant.errors import RejectedByService, RetryableError
+from assistant.ports import Answer, Clock, MetricsSink, ProcessedMessage, SessionStore, Source
+
+logger = Logger(child=True)
+T = TypeVar("T")
+
+RETRIEVE_AND_GENERATE_LIMIT = 1000
+RETRIEVE_LIMIT = 20000
+NO_ANSWER_TOKEN = "NO_ANSWER"  # noqa: S105 - a sentinel the prompt asks the model to use, not a secret
+
+PROMPT_TEMPLATE = f"""You are the assistant of an event, answering attendees on WhatsApp.
+Answer ONLY from the search results below. Never invent rooms, times, names or facts.
+If the search results do not contain the answer, reply with exactly {NO_ANSWER_TOKEN} and nothing else.
+Answer in the language of the question. Keep it short enough for a phone screen: at most 5 short
+sentences or a short list. Use simple Markdown (bold, lists) only when it helps.
+
+Search results:
+$search_results$
+
+$output_format_instructions$
+
+Question: $query$"""
+
+CONVERSE_SYSTEM = f"""You are the assistant of an event, answering attendees on WhatsApp.
+Answer ONLY from the documents given in the user's message. Never invent rooms, times, names or facts.
+If the documents do not contain the answer, reply with exactly {NO_ANSWER_TOKEN} and nothing else.
+Answer in the language of the question, in at most 5 short sentences or a short list."""
+
+DONT_KNOW = (
+    "I'm sorry, I couldn't find that in the event's information. Please ask at {help_desk}: "
+    "they will be happy to help."
+)
+APOLOGY = (
+    "Sorry, I'm having trouble answering right now. Please try again in a minute, or ask at {help_desk}."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BedrockConfig:
+    knowledge_base_id: str
+    model_arn: str
+    guardrail_id: str
+    guardrail_version: str
+    retrieval_results: int = 5
+    help_desk: str = "the help desk"
+    time_budget_seconds: float = 60.0
+    max_attempts: int = 5
+    base_delay_seconds: float = 0.5
+    max_tokens: int = 600
+
+
+def title_of(uri: str, metadata: dict[str, Any] | None = None) -> str:
+    """A readable source title: the document's own ``title`` metadata, else its file name."""
+    if metadata and isinstance(metadata.get("title"), str) and metadata["title"].strip():
+        return str(metadata["title"]).strip()
+    name = PurePosixPath(unquote(uri.split("?")[0])).name or uri
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return stem.replace("-", " ").replace("_", " ").strip().capitalize() or uri
+
+
+def _sources(references: list[dict[str, Any]]) -> tuple[Source, ...]:
+    seen: dict[str, Source] = {}
+    for ref in references:
+        location = ref.get("location") or {}
+        uri = (
+            (location.get("s3Location") or {}).get("uri")
+            or (location.get("webLocation") or {}).get("url")
+            or (ref.get("metadata") or {}).get("x-amz-bedrock-kb-source-uri")
+            or ""
+        )
+        if not uri:
+            continue
+        key = str(uri)
+        if key not in seen:
+            seen[key] = Source(title=title_of(key, ref.get("metadata")), uri=key)
+    return tuple(seen.values())
+
+
+class BedrockKnowledgeBaseEngine:
+    def __init__(
+        self,
+        agent_runtime: Any,
+        runtime: Any,
+        sessions: SessionStore,
+        config: BedrockConfig,
+        metrics: MetricsSink,
+        *,
+        clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._agent = agent_runtime
+        self._runtime = runtime
+        self._sessions = sessions
+        self._config = config
+        self._metrics = metrics
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    def answer(self, question: ProcessedMessage) -> Answer:
+        deadline = self._clock.now() + self._config.time_budget_seconds
+        try:
+            if len(question.text) <= RETRIEVE_AND_GENERATE_LIMIT:
+                return self._retrieve_and_generate(question, deadline)
+            return self._retrieve_then_converse(question, deadline)
+        except (RetryableError, RejectedByService) as exc:
+            self._metrics.count("AnswerError", 1, Reason=getattr(exc, "code", "retries_exhausted"))
+            logger.warning("answer engine failed", extra={"error": str(exc)})
+            return Answer(APOLOGY.format(help_desk=self._config.help_desk), source="error")
+
+    # -- the two call styles ------------------------------------------------------------------------------
+
+    def _retrieve_and_generate(self, question: ProcessedMessage, deadline: float) -> Answer:
+        cfg = self._config
+        request: dict[str, Any] = {
+            "input": {"text": question.text},
+            "retrieveAndGenerateConfiguration": {
+                "type": "KNOWLEDGE_BASE",
+                "knowledgeBaseConfiguration": {
+                    "knowledgeBaseId": cfg.knowledge_base_id,
+                    "modelArn": cfg.model_arn,
+                    "retrievalConfiguration": {
+                        "vectorSearchConfiguration": {"numberOfResults": cfg.retrieval_results}
+                    },
+                    "generationConfiguration": {
+                        "promptTemplate": {"textPromptTemplate": PROMPT_TEMPLATE},
+                        "guardrailConfiguration": {
+                            "guardrailId": cfg.guardrail_id,
+                            "guardrailVersion": cfg.guardrail_version,
+                        },
+                        "inferenceConfig": {
+                            "textInferenceConfig": {"maxTokens": cfg.max_tokens, "temperature": 0.0}
+                        },
+                    },
+                },
+            },
+        }
+        session = self._sessions.get_session(question.user_key)
+        if session:
+            request["sessionId"] = session
+        try:
+            response = self._call(lambda: self._agent.retrieve_and_generate(**request), deadline)
+        except RejectedByService as exc:
+            if not session or exc.code not in ("ValidationException", "ResourceNotFoundException"):
+                raise
+            # An expired or unknown Bedrock session: start a new one rather than fail the question.
+            request.pop("sessionId")
+            response = self._call(lambda: self._agent.retrieve_and_generate(**request), deadline)
+        new_session = response.get("sessionId")
+        if isinstance(new_session, str) and new_session != session:
+            self._sessions.save_session(question.user_key, new_session)
+        text = str((response.get("output") or {}).get("text") or "").strip()
+        if response.get("guardrailAction") == "INTERVENED":
+            return self._intervened(text)
+        references = [
+            ref
+            for citation in response.get("citations") or ()
+            for ref in citation.get("retrievedReferences") or ()
+        ]
+        if not references or not text or NO_ANSWER_TOKEN in text:
+            return self._dont_know()
+        return Answer(text=text, source="knowledge_base", sources=_sources(references))
+
+    def _retrieve_then_converse(self, question: ProcessedMessage, deadline: float) -> Answer:
+        cfg = self._config
+        retrieved = self._call(
+            lambda: self._agent.retrieve(
+                knowledgeBaseId=cfg.knowledge_base_id,
+                retrievalQuery={"text": question.text[:RETRIEVE_LIMIT]},
+                retrievalConfiguration={
+                    "vectorSearchConfiguration": {"numberOfResults": cfg.retrieval_results}
+                },
+            ),
+            deadline,
+        )
+        results = [r for r in retrieved.get("retrievalResults") or () if (r.get("content") or {}).get("text")]
+        if not results:
+            return self._dont_know()
+        documents = "\n\n".join(
+            f"<document index={n} source={title_of(_uri(r), r.get('metadata'))}>\n"
+            f"{r['content']['text']}\n</document>"
+            for n, r in enumerate(results, start=1)
+        )
+        response = self._call(
+            lambda: self._runtime.converse(
+                modelId=cfg.model_arn,
+                system=[{"text": CONVERSE_SYSTEM}],
+                messages=[
+                    {"role": "user", "content": [{"text": f"{documents}\n\nQuestion: {question.text}"}]}
+                ],
+                inferenceConfig={"maxTokens": cfg.max_tokens, "temperature": 0.0},
+                guardrailConfig={
+                    "guardrailIdentifier": cfg.guardrail_id,
+                    "guardrailVersion": cfg.guardrail_version,
+                },
+            ),
+            deadline,
+        )
+        content = ((response.get("output") or {}).get("message") or {}).get("content") or []
+        text = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict)).strip()
+        if response.get("stopReason") == "guardrail_intervened":
+            return self._intervened(text)
+        if not text or NO_ANSWER_TOKEN in text:
+            return self._dont_know()
+        return Answer(text=text, source="knowledge_base", sources=_sources(results))
+
+    # -- outcomes and retries -----------------------------------------------------------------------------
+
+    def _intervened(self, text: str) -> Answer:
+        self._metrics.count("GuardrailIntervened")
+        fallback = "Sorry, I can't help with that. I can answer questions about the event."
+        return Answer(text=text or fallback, source="guardrail")
+
+    def _dont_know(self) -> Answer:
+        self._metrics.count("NoAnswer")
+        return Answer(DONT_KNOW.format(help_desk=self._config.help_desk), source="no_answer")
+
+    def _call(self, operation: Callable[[], T], deadline: float) -> T:
+        """Run a call, retrying retryable errors with full-jitter backoff while the budget lasts."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return operation()
+            except AWS_ERRORS as exc:
+                error = translate("bedrock", exc)
+                code = error_code(exc)
+                if not isinstance(error, RetryableError):
+                    raise error from None
+                delay = self._rng.uniform(0, self._config.base_delay_seconds * 2 ** (attempt - 1))
+                if attempt >= self._config.max_attempts or self._clock.now() + delay >= deadline:
+                    self._metrics.count("BedrockRetriesExhausted", 1, Code=code)
+                    raise error from None
+                self._metrics.count("BedrockRetry", 1, Code=code)
+                self._sleep(delay)
+
+
+def _uri(result: dict[str, Any]) -> str:
+    location = result.get("location") or {}
+    return str((location.get("s3Location") or {}).get("uri") or "")

@@ -1,0 +1,292 @@
+"""Local wire-level stand-ins for ``bedrock-agent-runtime`` and ``bedrock-runtime``, answered by the local
+knowledge base and a simple local guardrail.
+
+Reached through ``AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME`` and ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, so the
+production ``BedrockKnowledgeBaseEngine`` runs unchanged. The "model" is extractive: it answers with the
+best-supported sentences of the retrieved passages, or says it cannot help below a calibrated threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.knowledge import DEFAULT_THRESHOLD, Embedder, Hit, KnowledgeBase, Passage, answer
+from assistant.local.wire import RestJsonServer, ServiceError
+
+RETRIEVE_AND_GENERATE_LIMIT = 1000
+RETRIEVE_LIMIT = 20000
+NO_RESULTS_TEXT = "Sorry, I am unable to assist you with this request."
+
+_PROMPT_ATTACKS = (
+    "ignore previous instructions",
+    "ignore all previous",
+    "ignore the above",
+    "disregard your instructions",
+    "reveal your system prompt",
+    "system prompt",
+    "you are now",
+    "developer mode",
+    "jailbreak",
+)
+
+
+@dataclass
+class LocalGuardrail:
+    """Denied topics (by trigger phrases), denied words, prompt-attack phrases; PII masked in outputs."""
+
+    guardrail_id: str
+    version: str
+    denied_topics: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            "Investment advice": [
+                "invest in",
+                "stock tip",
+                "which stocks",
+                "crypto",
+                "bitcoin",
+                "shares to buy",
+            ],
+            "Medical diagnosis": ["diagnose", "my symptoms", "what medication", "dosage"],
+        }
+    )
+    denied_words: list[str] = field(default_factory=lambda: ["idiot", "stupid bot"])
+    blocked_message: str = (
+        "Sorry, I can't help with that. I can answer questions about the event: sessions, speakers, "
+        "rooms and the venue."
+    )
+
+    @classmethod
+    def load(cls, path: Path, guardrail_id: str, version: str) -> LocalGuardrail:
+        """Read the editable policy from ``path``, writing the defaults there the first time."""
+        guardrail = cls(guardrail_id, version)
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            guardrail.denied_topics = dict(data.get("denied_topics", guardrail.denied_topics))
+            guardrail.denied_words = list(data.get("denied_words", guardrail.denied_words))
+            guardrail.blocked_message = str(data.get("blocked_message", guardrail.blocked_message))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            policy = {
+                "denied_topics": guardrail.denied_topics,
+                "denied_words": guardrail.denied_words,
+                "blocked_message": guardrail.blocked_message,
+            }
+            path.write_text(json.dumps(policy, indent=2), encoding="utf-8")
+        return guardrail
+
+    def intervenes(self, text: str) -> bool:
+        lowered = " ".join(text.lower().split())
+        phrases = (
+            [p for ps in self.denied_topics.values() for p in ps] + self.denied_words + list(_PROMPT_ATTACKS)
+        )
+        return any(re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered) for p in phrases)
+
+    @staticmethod
+    def mask(text: str) -> str:
+        """Anonymize phone and card numbers in an output, as the deployed guardrail does."""
+        text = re.sub(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)", "{PHONE}", text)
+        return re.sub(r"(?<!\d)(?:\d[ -]?){13,16}(?!\d)", "{CREDIT_DEBIT_CARD_NUMBER}", text)
+
+
+def _reference(hit_or_passage: Hit | Passage, score: float | None = None) -> dict[str, Any]:
+    passage = hit_or_passage.passage if isinstance(hit_or_passage, Hit) else hit_or_passage
+    reference: dict[str, Any] = {
+        "content": {"text": passage.text, "type": "TEXT"},
+        "location": {"type": "S3", "s3Location": {"uri": passage.uri}},
+        "metadata": {
+            "x-amz-bedrock-kb-source-uri": passage.uri,
+            "x-amz-bedrock-kb-chunk-id": passage.passage_id,
+            "title": passage.title,
+        },
+    }
+    if score is not None:
+        reference["score"] = score
+    return reference
+
+
+class BedrockStandIn:
+    """Both Bedrock runtimes, locally. ``calls`` records operations in order; ``fail_next`` injects faults."""
+
+    def __init__(
+        self,
+        knowledge_base: KnowledgeBase,
+        embedder: Embedder,
+        guardrail: LocalGuardrail,
+        *,
+        knowledge_base_id: str,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.knowledge_base = knowledge_base
+        self.embedder = embedder
+        self.guardrail = guardrail
+        self.knowledge_base_id = knowledge_base_id
+        self.threshold = threshold
+        self.calls: list[str] = []
+        self._faults: deque[tuple[str, int]] = deque()
+        self._sessions: set[str] = set()
+        self._lock = threading.Lock()
+        self.agent_runtime = RestJsonServer("bedrock-agent-runtime")
+        self.agent_runtime.route("/retrieveAndGenerate", self._retrieve_and_generate)
+        self.agent_runtime.route(r"/knowledgebases/(?P<kb>[^/]+)/retrieve", self._retrieve)
+        self.runtime = RestJsonServer("bedrock-runtime")
+        self.runtime.route(r"/model/(?P<model>.+)/converse", self._converse)
+
+    def start(self) -> BedrockStandIn:
+        self.agent_runtime.start()
+        self.runtime.start()
+        return self
+
+    def stop(self) -> None:
+        self.agent_runtime.stop()
+        self.runtime.stop()
+
+    def __enter__(self) -> BedrockStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fail_next(self, code: str = "ThrottlingException", status: int = 429, times: int = 1) -> None:
+        with self._lock:
+            self._faults.extend((code, status) for _ in range(times))
+
+    def _enter(self, operation: str) -> None:
+        with self._lock:
+            self.calls.append(operation)
+            if self._faults:
+                code, status = self._faults.popleft()
+                raise ServiceError(code, status, "injected fault")
+
+    # -- operations -----------------------------------------------------------------------------------------
+
+    def _retrieve_and_generate(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        self._enter("RetrieveAndGenerate")
+        text = str((request.get("input") or {}).get("text") or "")
+        if not text:
+            raise ServiceError("ValidationException", 400, "input.text is required")
+        if len(text) > RETRIEVE_AND_GENERATE_LIMIT:
+            raise ServiceError("ValidationException", 400, "input.text exceeds 1000 characters")
+        config = (request.get("retrieveAndGenerateConfiguration") or {}).get(
+            "knowledgeBaseConfiguration"
+        ) or {}
+        self._check_knowledge_base(str(config.get("knowledgeBaseId") or ""))
+        if not config.get("modelArn"):
+            raise ServiceError("ValidationException", 400, "modelArn is required")
+        generation = config.get("generationConfiguration") or {}
+        template = ((generation.get("promptTemplate") or {}).get("textPromptTemplate")) or "$search_results$"
+        if "$search_results$" not in template:
+            raise ServiceError(
+                "ValidationException", 400, "the prompt template must contain $search_results$"
+            )
+        guardrail = generation.get("guardrailConfiguration")
+        session = self._session(request.get("sessionId"))
+        if guardrail:
+            self._check_guardrail(guardrail.get("guardrailId"), guardrail.get("guardrailVersion"))
+            if self.guardrail.intervenes(text):
+                return {
+                    "output": {"text": self.guardrail.blocked_message},
+                    "citations": [],
+                    "guardrailAction": "INTERVENED",
+                    "sessionId": session,
+                }
+        vector = (config.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+        hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
+        result = answer(text, hits, self.embedder, threshold=self.threshold)
+        if result.text is None:
+            return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
+        output = self.guardrail.mask(result.text) if guardrail else result.text
+        citations = [
+            {
+                "generatedResponsePart": {"textResponsePart": {"text": " ".join(c.sentences)}},
+                "retrievedReferences": [_reference(c.passage)],
+            }
+            for c in result.citations
+        ]
+        response: dict[str, Any] = {"output": {"text": output}, "citations": citations, "sessionId": session}
+        if guardrail:
+            response["guardrailAction"] = "NONE"
+        return response
+
+    def _retrieve(self, request: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        self._enter("Retrieve")
+        self._check_knowledge_base(params["kb"])
+        text = str((request.get("retrievalQuery") or {}).get("text") or "")
+        if not text or len(text) > RETRIEVE_LIMIT:
+            raise ServiceError("ValidationException", 400, "retrievalQuery.text must be 1-20000 characters")
+        vector = (request.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+        hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
+        return {"retrievalResults": [_reference(hit, hit.score) for hit in hits]}
+
+    def _converse(self, request: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        """A grounded "model": answers the question from the documents inside the user's message."""
+        self._enter("Converse")
+        messages = request.get("messages") or []
+        if not messages:
+            raise ServiceError("ValidationException", 400, "messages is required")
+        prompt = "".join(
+            str(part.get("text", ""))
+            for part in (messages[-1].get("content") or [])
+            if isinstance(part, dict)
+        )
+        question = prompt.rsplit("Question:", 1)[-1].strip()
+        guardrail = request.get("guardrailConfig")
+        if guardrail:
+            self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))
+            if self.guardrail.intervenes(question):
+                return _converse_reply(self.guardrail.blocked_message, "guardrail_intervened")
+        passages = [
+            Passage(
+                passage_id=f"prompt-{n}",
+                doc_id=source,
+                title=source,
+                uri=source,
+                section="",
+                text=body.strip(),
+            )
+            for n, (source, body) in enumerate(
+                re.findall(r"<document index=\d+ source=([^>]*)>\n(.*?)\n</document>", prompt, re.DOTALL)
+            )
+        ]
+        if not passages:
+            return _converse_reply("NO_ANSWER", "end_turn")
+        # The documents arrive in retrieval order: keep it as the ranking.
+        hits = [Hit(passage=p, score=1.0 / (n + 1)) for n, p in enumerate(passages)]
+        result = answer(question, hits, self.embedder, threshold=self.threshold)
+        text = result.text if result.text is not None else "NO_ANSWER"
+        return _converse_reply(self.guardrail.mask(text) if guardrail else text, "end_turn")
+
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    def _check_knowledge_base(self, knowledge_base_id: str) -> None:
+        if knowledge_base_id != self.knowledge_base_id:
+            raise ServiceError("ResourceNotFoundException", 404, "no such knowledge base")
+
+    def _check_guardrail(self, guardrail_id: object, version: object) -> None:
+        if guardrail_id != self.guardrail.guardrail_id or str(version) != self.guardrail.version:
+            raise ServiceError("ValidationException", 400, "unknown guardrail or version")
+
+    def _session(self, requested: object) -> str:
+        with self._lock:
+            if requested is None:
+                session = str(uuid.uuid4())
+                self._sessions.add(session)
+                return session
+            if requested not in self._sessions:
+                raise ServiceError("ValidationException", 400, "session not found or expired")
+            return str(requested)
+
+
+def _converse_reply(text: str, stop_reason: str) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop_reason,
+        "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+        "metrics": {"latencyMs": 1},
+    }

@@ -1,0 +1,63 @@
+"""End User Messaging Social envelopes made locally, as the service would publish them (for `chat`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from typing import Any
+
+ACCOUNT = "123456789012"
+META_PHONE_NUMBER_ID = "100000000000001"
+PHONE_NUMBER_ARN = (
+    f"arn:aws:social-messaging:us-east-1:{ACCOUNT}:phone-number-id/0123456789abcdef0123456789abcdef"
+)
+
+
+def new_wamid(sender: str) -> str:
+    """A wamid shaped like Meta's (base64 of a record that holds the sender's number and a random id)."""
+    record = f"\x18\x0b{sender}\x15\x02\x00\x12\x18\x14{secrets.token_hex(10).upper()}\x00"
+    return "wamid." + base64.b64encode(record.encode()).decode()
+
+
+def text_envelope(
+    body: str, *, sender: str, name: str = "Attendee", wamid: str | None = None
+) -> dict[str, Any]:
+    now = int(time.time())
+    entry = {
+        "id": "200000000000002",
+        "changes": [
+            {
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": "15550009999",
+                        "phone_number_id": META_PHONE_NUMBER_ID,
+                    },
+                    "contacts": [{"profile": {"name": name}, "wa_id": sender}],
+                    "messages": [
+                        {
+                            "from": sender,
+                            "id": wamid or new_wamid(sender),
+                            "timestamp": str(now),
+                            "type": "text",
+                            "text": {"body": body},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    return {
+        "context": {
+            "MetaWabaIds": [
+                {"wabaId": "200000000000002", "arn": f"arn:aws:social-messaging:us-east-1:{ACCOUNT}:waba/1"}
+            ],
+            "MetaPhoneNumberIds": [{"metaPhoneNumberId": META_PHONE_NUMBER_ID, "arn": PHONE_NUMBER_ARN}],
+        },
+        "whatsAppWebhookEntry": json.dumps(entry),
+        "aws_account_id": ACCOUNT,
+        "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime(now)),
+    }
