@@ -235,7 +235,7 @@ class BedrockStandIn:
             for part in (messages[-1].get("content") or [])
             if isinstance(part, dict)
         )
-        question = prompt.rsplit("Question:", 1)[-1].strip()
+        question = _focus(prompt.rsplit("Question:", 1)[-1].strip())
         guardrail = request.get("guardrailConfig")
         if guardrail:
             self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))
@@ -281,6 +281,13 @@ class BedrockStandIn:
             if requested not in self._sessions:
                 raise ServiceError("ValidationException", 400, "session not found or expired")
             return str(requested)
+
+
+def _focus(message: str) -> str:
+    """The question a long message asks: its last sentence ending in "?" (a model reads the whole message;
+    the extractive stand-in needs the question itself)."""
+    questions = [q.strip() for q in re.findall(r"[^.!?\n]*\?", message) if q.strip()]
+    return questions[-1] if questions else message
 
 
 def _converse_reply(text: str, stop_reason: str) -> dict[str, Any]:
