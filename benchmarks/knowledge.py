@@ -38,7 +38,8 @@ def main() -> None:
     print(f"  answer accuracy (every expected fact present): {a.correct}/{a.answerable} = {a.accuracy:.3f}")
     print(
         f'  "I don\'t know" precision: {a.dont_know_precision:.3f} '
-        f"({a.dont_know_on_unanswerable} of {a.dont_know_on_unanswerable + a.dont_know_on_answerable} were unanswerable)"
+        f"({a.dont_know_on_unanswerable} of {a.dont_know_on_unanswerable + a.dont_know_on_answerable} "
+        "were unanswerable)"
     )
     print(
         f'  "I don\'t know" recall: {a.dont_know_recall:.3f} ({a.dont_know_on_unanswerable}/{a.unanswerable})'
