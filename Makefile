@@ -41,6 +41,7 @@ test: lint typecheck template unit
 ## bench: the figures in the README
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/inbound.py
+	$(BIN)/python benchmarks/knowledge.py
 
 clean:
 	rm -rf $(VENV) .assistant .pytest_cache .mypy_cache .ruff_cache

@@ -134,10 +134,12 @@ class InMemoryConversationStore:
         marker["claim_until"] = now + seconds
         return True
 
-    def complete_answer(self, message_key: str) -> None:
+    def complete_answer(self, message_key: str, *, owner_of: str | None = None) -> None:
         marker = self.markers.setdefault(message_key, {})
         marker.pop("claim_until", None)
         marker["answered"] = True
+        if owner_of is not None:
+            self.release(owner_of, owner=message_key)
 
     def abandon_answer(self, message_key: str) -> None:
         self.markers.get(message_key, {}).pop("claim_until", None)

@@ -65,7 +65,10 @@ class ConversationStore(Protocol):
         """Claim the right to answer a message; False if it was answered or another worker is answering."""
         ...
 
-    def complete_answer(self, message_key: str) -> None: ...
+    def complete_answer(self, message_key: str, *, owner_of: str | None = None) -> None:
+        """Mark a message answered; with ``owner_of`` (a user key), also release that user's lease if this
+        message still holds it, in the same write."""
+        ...
 
     def abandon_answer(self, message_key: str) -> None:
         """Give a claim back after a retryable failure, so the redelivery can answer."""

@@ -246,13 +246,35 @@ class DynamoDBConversationStore:
             conditional_ok=True,
         )
 
-    def complete_answer(self, message_key: str) -> None:
-        self._call(
-            "update_item",
-            Key={"pk": _s("msg#" + message_key)},
-            UpdateExpression="SET answered_at = :now REMOVE claim_until",
-            ExpressionAttributeValues={":now": _n(self._clock.now())},
-        )
+    def complete_answer(self, message_key: str, *, owner_of: str | None = None) -> None:
+        answered: dict[str, Any] = {
+            "Key": {"pk": _s("msg#" + message_key)},
+            "UpdateExpression": "SET answered_at = :now REMOVE claim_until",
+            "ExpressionAttributeValues": {":now": _n(self._clock.now())},
+        }
+        if owner_of is None:
+            self._call("update_item", **answered)
+            return
+        answered["TableName"] = self._table
+        release = {
+            "TableName": self._table,
+            "Key": {"pk": _s("user#" + owner_of)},
+            "UpdateExpression": "REMOVE lease_owner, lease_until",
+            "ConditionExpression": "lease_owner = :owner",
+            "ExpressionAttributeValues": {":owner": _s(message_key)},
+        }
+        try:
+            self._db.transact_write_items(TransactItems=[{"Update": answered}, {"Update": release}])
+        except AWS_ERRORS as exc:
+            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
+            if error_code(exc) == "TransactionCanceledException" and [r.get("Code") for r in reasons] == [
+                "None",
+                "ConditionalCheckFailed",
+            ]:
+                # The lease expired and went to another message: only mark this one answered.
+                self.complete_answer(message_key)
+                return
+            raise translate("dynamodb", exc) from None
 
     def abandon_answer(self, message_key: str) -> None:
         self._call(

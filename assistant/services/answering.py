@@ -40,6 +40,7 @@ class AnswerService:
     def handle(self, question: ProcessedMessage) -> str:
         log = {"message_key": question.message_key[:12], "user_key": question.user_key[:12]}
         route = Route(question.origination_phone_number_id, question.meta_phone_number_id)
+        released = False
         try:
             if not self._store.claim_answer(question.message_key, self._claim_seconds):
                 self._metrics.count("DuplicateAnswerSkipped")
@@ -60,14 +61,18 @@ class AnswerService:
                 self._metrics.count("AnswerFailed")
                 logger.warning("answer failed", extra={**log, "error": str(exc)})
                 self._apologise(route, question)
-                self._store.complete_answer(question.message_key)
+                self._store.complete_answer(question.message_key, owner_of=question.user_key)
+                released = True
                 return "failed"
-            self._store.complete_answer(question.message_key)
+            # One write marks the message answered and gives the user's lease back.
+            self._store.complete_answer(question.message_key, owner_of=question.user_key)
+            released = True
             self._metrics.count("Answered", 1, Source=answer.source)
             logger.info("answered", extra={**log, "source": answer.source, "sources": len(answer.sources)})
             return "answered"
         finally:
-            self._store.release(question.user_key, owner=question.message_key)
+            if not released:
+                self._store.release(question.user_key, owner=question.message_key)
 
     def _send(self, route: Route, question: ProcessedMessage, body: str) -> None:
         for index, part in enumerate(split_message(body)):

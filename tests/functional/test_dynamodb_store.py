@@ -236,3 +236,29 @@ def test_two_threads_racing_for_one_users_lease_have_exactly_one_winner(clock: F
             for thread in threads:
                 thread.join()
             assert sorted(results) == sorted([Outcome.ACCEPTED, Outcome.BUSY]), results
+
+
+def test_completing_an_answer_releases_the_lease_in_the_same_call(
+    db: CountingClient, clock: FixedClock
+) -> None:
+    s = store(db, clock)
+    s.admit(ask("m1"))
+    s.claim_answer("m1", 60)
+    db.calls.clear()
+    s.complete_answer("m1", owner_of="u")
+    assert db.calls == ["transact_write_items"]
+    assert "lease_owner" not in item(db, "user#u")
+    assert "answered_at" in item(db, "msg#m1")
+
+
+def test_completing_after_the_lease_moved_on_marks_answered_and_keeps_the_new_lease(
+    db: CountingClient, clock: FixedClock
+) -> None:
+    s = store(db, clock)
+    s.admit(ask("m1"))
+    s.claim_answer("m1", 600)
+    clock.advance(121)
+    s.admit(ask("m2"))
+    s.complete_answer("m1", owner_of="u")
+    assert item(db, "user#u")["lease_owner"] == {"S": "m2"}
+    assert "answered_at" in item(db, "msg#m1")
