@@ -48,7 +48,10 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         settings=settings,
         clock=clock,
         store=DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits, clock),
-        messenger=SocialMessagingMessenger(client("socialmessaging"), settings.meta_api_version),
+        # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
+        messenger=SocialMessagingMessenger(
+            client("socialmessaging", read_timeout=5), settings.meta_api_version
+        ),
         metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )
 

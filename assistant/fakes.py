@@ -80,11 +80,12 @@ class InMemoryConversationStore:
             window = now // self.rate_window_seconds
             count = user.windows.get(window, 0)
             self.markers[request.message_key] = {}
-            if request.take_lease and user.lease_owner and user.lease_until >= now:
-                return Admission(Outcome.BUSY)
             user.windows[window] = count + 1
             if count >= self.rate_limit:
                 return Admission(Outcome.RATE_LIMITED, first_over_limit=count == self.rate_limit)
+            own = user.lease_owner == request.message_key
+            if request.take_lease and user.lease_owner and user.lease_until >= now and not own:
+                return Admission(Outcome.BUSY)
             reset = False
             if request.take_lease:
                 fresh = user.conv_msgs == 0 or (

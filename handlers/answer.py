@@ -1,4 +1,8 @@
-"""Answer Lambda: SQS (fed by the processed-messages topic) -> answer_question."""
+"""Answer Lambda: SQS (fed by the processed-messages topic) -> answer_question.
+
+A malformed event is logged, counted and dropped; any other failure fails its record for SQS to retry and,
+in the end, to dead-letter.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from assistant.adapters.sns import decode
 from assistant.bootstrap import answer_service
-from assistant.errors import MalformedPayload, PermanentError
+from assistant.errors import MalformedPayload, RetryableError
 from assistant.models.envelope import unwrap_sqs_body
+
+# The answer engine's budget (60 s) plus sending, with margin: a question is started only with this left.
+MIN_MILLIS_PER_RECORD = 80_000
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < MIN_MILLIS_PER_RECORD:
+        raise RetryableError("not enough time left in this invocation")
     try:
         question = decode(unwrap_sqs_body(record.body))
     except (MalformedPayload, KeyError, TypeError, ValueError):
@@ -30,11 +39,7 @@ def record_handler(record: SQSRecord) -> None:
             "malformed processed-message event dropped", extra={"sqs_message_id": record.message_id}
         )
         return
-    try:
-        answer_service().handle(question)
-    except PermanentError as exc:
-        metrics.add_metric(name="PermanentFailure", unit=MetricUnit.Count, value=1)
-        logger.error("permanent failure, record dropped", extra={"error": str(exc)})
+    answer_service().handle(question)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,7 +1,8 @@
 """Inbound Lambda: SQS (fed by the End User Messaging Social topic) -> handle_inbound.
 
-A malformed payload, or any permanent error, is logged without personal data, counted and dropped; a
-retryable error fails only its own record (``ReportBatchItemFailures``) so SQS redelivers just that one.
+A malformed payload is logged without personal data, counted and dropped. Any other failure fails only its
+own record (``ReportBatchItemFailures``): SQS redelivers it, and after ``maxReceiveCount`` it waits in the
+dead-letter queue, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -16,25 +17,30 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from assistant.bootstrap import inbound_service
-from assistant.errors import MalformedPayload, PermanentError
+from assistant.errors import MalformedPayload, RetryableError
 from assistant.models.envelope import parse_sqs_body
+
+# A record is started only with this much time left: a record cut off by the timeout after its duplicate
+# marker was written would be taken for a duplicate on redelivery.
+MIN_MILLIS_PER_RECORD = 40_000
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < MIN_MILLIS_PER_RECORD:
+        raise RetryableError("not enough time left in this invocation")
     try:
-        inbound_service().handle(parse_sqs_body(record.body))
+        envelope = parse_sqs_body(record.body)
     except MalformedPayload as exc:
         metrics.add_metric(name="MalformedPayload", unit=MetricUnit.Count, value=1)
         logger.warning(
             "malformed payload dropped", extra={"reason": str(exc), "sqs_message_id": record.message_id}
         )
-    except PermanentError as exc:
-        metrics.add_metric(name="PermanentFailure", unit=MetricUnit.Count, value=1)
-        logger.error("permanent failure, record dropped", extra={"error": str(exc)})
+        return
+    inbound_service().handle(envelope)
 
 
 @logger.inject_lambda_context(clear_state=True)

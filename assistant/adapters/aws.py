@@ -30,6 +30,8 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailableException",
         "DependencyException",
         "KMSThrottlingException",
+        "KMSThrottling",
+        "ConflictException",
         "ServiceQuotaExceededException",
         "ModelTimeoutException",
         "ModelNotReadyException",

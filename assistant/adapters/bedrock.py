@@ -176,13 +176,16 @@ class BedrockKnowledgeBaseEngine:
         if isinstance(new_session, str) and new_session != session:
             self._sessions.save_session(question.user_key, new_session)
         text = str((response.get("output") or {}).get("text") or "").strip()
-        if response.get("guardrailAction") == "INTERVENED":
-            return self._intervened(text)
         references = [
             ref
             for citation in response.get("citations") or ()
             for ref in citation.get("retrievedReferences") or ()
         ]
+        if response.get("guardrailAction") == "INTERVENED":
+            if not references or NO_ANSWER_TOKEN in text:
+                return self._intervened(text)
+            # Intervened yet cited: the guardrail masked something (a phone number) in a grounded answer.
+            self._metrics.count("GuardrailMasked")
         if not references or not text or NO_ANSWER_TOKEN in text:
             return self._dont_know()
         return Answer(text=text, source="knowledge_base", sources=_sources(references))
@@ -211,8 +214,16 @@ class BedrockKnowledgeBaseEngine:
             lambda: self._runtime.converse(
                 modelId=cfg.model_arn,
                 system=[{"text": CONVERSE_SYSTEM}],
+                # Only the question is guarded (guardContent): the event's own documents must not trip
+                # the denied topics or the prompt-attack filter.
                 messages=[
-                    {"role": "user", "content": [{"text": f"{documents}\n\nQuestion: {question.text}"}]}
+                    {
+                        "role": "user",
+                        "content": [
+                            {"text": f"{documents}\n\nQuestion:"},
+                            {"guardContent": {"text": {"text": question.text}}},
+                        ],
+                    }
                 ],
                 inferenceConfig={"maxTokens": cfg.max_tokens, "temperature": 0.0},
                 guardrailConfig={

@@ -21,7 +21,8 @@ from assistant.adapters.aws import AWS_ERRORS, error_code, translate
 from assistant.errors import RetryableError
 from assistant.ports import Admission, AdmissionRequest, Clock, Outcome
 
-_USER_FREE = "(attribute_not_exists(lease_until) OR lease_until < :now)"
+# The lease is free, expired, or already this message's own (a retry after a partly undone admission).
+_USER_FREE = "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)"
 _RATE_OK = "(attribute_not_exists(#rc) OR #rc < :rate_limit)"
 _CONVERSATION_OK = (
     "(attribute_not_exists(conv_msgs) OR "
@@ -72,7 +73,7 @@ class DynamoDBConversationStore:
         if outcome is Outcome.DUPLICATE:
             return Admission(Outcome.DUPLICATE)
         if outcome is Outcome.BUSY:
-            return self._mark_only(request, now, Outcome.BUSY)
+            return self._mark_only(request, now, Outcome.BUSY, count_window=window)
         if outcome is Outcome.RATE_LIMITED:
             first = (_num(old, f"r{window}") or 0) == self._limits.rate_limit
             admission = self._mark_only(request, now, Outcome.RATE_LIMITED, count_window=window)
@@ -176,10 +177,11 @@ class DynamoDBConversationStore:
                 "dynamodb: transaction cancelled: " + ",".join(sorted(c for c in codes if c))
             )
         old = user.get("Item") or {}
-        if request.take_lease and (_num(old, "lease_until") or 0) >= now:
-            return Outcome.BUSY, old
+        # Over the rate first: a flood while an answer is being worked on must not earn a reply each.
         if (_num(old, f"r{window}") or 0) >= self._limits.rate_limit:
             return Outcome.RATE_LIMITED, old
+        if request.take_lease and (_num(old, "lease_until") or 0) >= now:
+            return Outcome.BUSY, old
         return None, old
 
     def _mark_only(
@@ -266,15 +268,16 @@ class DynamoDBConversationStore:
         try:
             self._db.transact_write_items(TransactItems=[{"Update": answered}, {"Update": release}])
         except AWS_ERRORS as exc:
-            reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-            if error_code(exc) == "TransactionCanceledException" and [r.get("Code") for r in reasons] == [
-                "None",
-                "ConditionalCheckFailed",
-            ]:
+            if error_code(exc) != "TransactionCanceledException":
+                raise translate("dynamodb", exc) from None
+            codes = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons") or []]
+            if codes == ["None", "ConditionalCheckFailed"]:
                 # The lease expired and went to another message: only mark this one answered.
                 self.complete_answer(message_key)
                 return
-            raise translate("dynamodb", exc) from None
+            raise RetryableError(
+                "dynamodb: transaction cancelled: " + ",".join(str(c) for c in codes)
+            ) from None
 
     def abandon_answer(self, message_key: str) -> None:
         self._call(

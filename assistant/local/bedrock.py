@@ -230,12 +230,13 @@ class BedrockStandIn:
         messages = request.get("messages") or []
         if not messages:
             raise ServiceError("ValidationException", 400, "messages is required")
-        prompt = "".join(
-            str(part.get("text", ""))
-            for part in (messages[-1].get("content") or [])
-            if isinstance(part, dict)
-        )
-        question = _focus(prompt.rsplit("Question:", 1)[-1].strip())
+        parts = [part for part in (messages[-1].get("content") or []) if isinstance(part, dict)]
+        prompt = "".join(str(part.get("text", "")) for part in parts)
+        guarded = " ".join(
+            str(((part.get("guardContent") or {}).get("text") or {}).get("text", "")) for part in parts
+        ).strip()
+        # With guardContent, the guardrail reads only that part (the question); without, the whole message.
+        question = _focus(guarded or prompt.rsplit("Question:", 1)[-1].strip())
         guardrail = request.get("guardrailConfig")
         if guardrail:
             self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))

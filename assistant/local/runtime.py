@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 import uuid
 import warnings
 from collections import Counter
@@ -53,14 +54,16 @@ def default_home() -> Path:
 class LambdaContext:
     function_name: str
     memory_limit_in_mb: int = 512
+    timeout_seconds: int = 3
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -334,7 +337,15 @@ class LocalCloud:
         failed: set[str]
         try:
             with contextlib.redirect_stdout(self._tap):
-                response = poller.handler({"Records": records}, LambdaContext(poller.spec.logical_id)) or {}
+                response = (
+                    poller.handler(
+                        {"Records": records},
+                        LambdaContext(
+                            poller.spec.logical_id, poller.spec.memory_mb, poller.spec.timeout_seconds
+                        ),
+                    )
+                    or {}
+                )
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception as exc:  # noqa: BLE001 - as Lambda: a raising invocation fails the whole batch
             self._tap.write(f"invocation of {poller.spec.logical_id} failed: {type(exc).__name__}\n")
@@ -388,8 +399,6 @@ class LocalCloud:
                 ddb.batch_write_item(RequestItems={table: batch})
 
     def _save_state(self) -> None:
-        import time
-
         import boto3
 
         ddb = boto3.client("dynamodb")

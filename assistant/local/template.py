@@ -53,6 +53,8 @@ class FunctionSpec:
     queue: dict[str, Any]
     batch_size: int
     environment: dict[str, Any]
+    timeout_seconds: int = 3
+    memory_mb: int = 128
 
 
 def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
@@ -65,7 +67,8 @@ def resources_of(template: dict[str, Any], type_: str) -> dict[str, dict[str, An
 
 def functions(template: dict[str, Any]) -> list[FunctionSpec]:
     """Every function with an SQS event source, with its environment (Globals merged with its own)."""
-    global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    globals_ = template.get("Globals", {}).get("Function", {})
+    global_env = globals_.get("Environment", {}).get("Variables", {})
     specs = []
     for name, props in resources_of(template, "AWS::Serverless::Function").items():
         env = dict(global_env) | (props.get("Environment", {}).get("Variables") or {})
@@ -78,6 +81,8 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                         queue=event["Properties"]["Queue"],
                         batch_size=int(event["Properties"].get("BatchSize", 10)),
                         environment=env,
+                        timeout_seconds=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                        memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                     )
                 )
     return specs

@@ -43,6 +43,8 @@ class AnswerService:
         released = False
         try:
             if not self._store.claim_answer(question.message_key, self._claim_seconds):
+                # Answered already, or another worker is answering it now: that worker owns the lease.
+                released = True
                 self._metrics.count("DuplicateAnswerSkipped")
                 logger.info("already answered or being answered", extra=log)
                 return "duplicate"
@@ -61,12 +63,9 @@ class AnswerService:
                 self._metrics.count("AnswerFailed")
                 logger.warning("answer failed", extra={**log, "error": str(exc)})
                 self._apologise(route, question)
-                self._store.complete_answer(question.message_key, owner_of=question.user_key)
-                released = True
+                released = self._complete(question)
                 return "failed"
-            # One write marks the message answered and gives the user's lease back.
-            self._store.complete_answer(question.message_key, owner_of=question.user_key)
-            released = True
+            released = self._complete(question)
             self._metrics.count("Answered", 1, Source=answer.source)
             logger.info("answered", extra={**log, "source": answer.source, "sources": len(answer.sources)})
             return "answered"
@@ -74,15 +73,34 @@ class AnswerService:
             if not released:
                 self._store.release(question.user_key, owner=question.message_key)
 
+    def _complete(self, question: ProcessedMessage) -> bool:
+        """Mark answered and release the lease in one write. The reply is out: a failure here must not make
+        SQS redeliver (that would answer twice); the claim keeps duplicates off until it expires."""
+        try:
+            self._store.complete_answer(question.message_key, owner_of=question.user_key)
+        except (RetryableError, PermanentError) as exc:
+            self._metrics.count("CompleteFailed")
+            logger.warning("could not mark the answer done", extra={"error": str(exc)})
+            return False
+        return True
+
     def _send(self, route: Route, question: ProcessedMessage, body: str) -> None:
         for index, part in enumerate(split_message(body)):
-            self._messenger.send_text(
-                route,
-                question.recipient,
-                part,
-                quote=question.message_id if index == 0 else None,
-                callback_data=question.message_key,
-            )
+            try:
+                self._messenger.send_text(
+                    route,
+                    question.recipient,
+                    part,
+                    quote=question.message_id if index == 0 else None,
+                    callback_data=question.message_key,
+                )
+            except (RetryableError, PermanentError) as exc:
+                if index == 0:
+                    raise
+                # The user has the beginning of the answer: a retry would send it again from the start.
+                self._metrics.count("ReplyIncomplete")
+                logger.warning("reply cut short", extra={"error": str(exc), "parts_sent": index})
+                return
 
     def _apologise(self, route: Route, question: ProcessedMessage) -> None:
         try:

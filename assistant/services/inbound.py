@@ -141,9 +141,11 @@ class InboundService:
         )
         try:
             self._publisher.publish(event)
-        except RetryableError:
+        except (RetryableError, PermanentError) as exc:
+            # Undo the admission so SQS's retry is not taken for a duplicate; a permanent error (IAM,
+            # a missing topic) is retried too, and ends in the dead-letter queue rather than lost.
             self._store.forget(mkey, ukey)
-            raise
+            raise RetryableError(f"publish failed: {exc}") from None
         if admission.conversation_reset:
             self._metrics.count("ConversationReset")
         self._metrics.count("MessageAccepted", 1, Kind=message.kind.value)

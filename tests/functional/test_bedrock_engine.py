@@ -302,3 +302,32 @@ def test_prompt_template_asks_for_grounded_short_answers_in_the_users_language()
 )
 def test_source_titles_are_readable(uri: str, metadata: dict[str, Any] | None, title: str) -> None:
     assert title_of(uri, metadata) == title
+
+
+def test_guardrail_masking_a_cited_answer_keeps_the_answer_and_its_sources(world: World) -> None:
+    masked = cited("Call the venue at {PHONE}.") | {"guardrailAction": "INTERVENED"}
+    world.agent.script["RetrieveAndGenerate"].append(masked)
+    answer = world.engine.answer(question("What is the venue's phone number?"))
+    assert answer.source == "knowledge_base"
+    assert answer.text == "Call the venue at {PHONE}."
+    assert world.metrics.counts["GuardrailMasked"] == 1
+
+
+def test_converse_guards_only_the_question_not_the_documents(world: World) -> None:
+    world.agent.script["Retrieve"].append(
+        {"retrievalResults": [{"content": {"text": "First aid room: ground floor."}, "location": {}}]}
+    )
+    world.runtime.script["Converse"].append(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "Ground floor."}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+            "metrics": {"latencyMs": 1},
+        }
+    )
+    long_question = "Where is first aid? " * 60
+    world.engine.answer(question(long_question))
+    ((_, converse),) = world.runtime.requests
+    content = converse["messages"][0]["content"]
+    assert content[1] == {"guardContent": {"text": {"text": long_question}}}
+    assert "guardContent" not in content[0]

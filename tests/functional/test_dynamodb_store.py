@@ -262,3 +262,19 @@ def test_completing_after_the_lease_moved_on_marks_answered_and_keeps_the_new_le
     s.complete_answer("m1", owner_of="u")
     assert item(db, "user#u")["lease_owner"] == {"S": "m2"}
     assert "answered_at" in item(db, "msg#m1")
+
+
+def test_rate_limit_applies_while_the_user_is_busy(db: CountingClient, clock: FixedClock) -> None:
+    s = store(db, clock, replace(LIMITS, rate_limit=3))
+    outcomes = [s.admit(ask(f"m{n}")).outcome for n in range(6)]
+    assert outcomes == [Outcome.ACCEPTED, Outcome.BUSY, Outcome.BUSY] + [Outcome.RATE_LIMITED] * 3
+
+
+def test_a_retry_of_the_lease_holder_itself_is_admitted_not_busy(
+    db: CountingClient, clock: FixedClock
+) -> None:
+    s = store(db, clock)
+    s.admit(ask("m1"))
+    # a partly undone admission: the marker is gone, the lease is still the message's own
+    db._client.delete_item(TableName="t", Key={"pk": {"S": "msg#m1"}})
+    assert s.admit(ask("m1")).outcome is Outcome.ACCEPTED

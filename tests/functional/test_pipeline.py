@@ -141,27 +141,27 @@ def test_rejected_typing_indicator_falls_back_to_a_plain_read_receipt(cloud: Loc
 
 
 def test_redelivered_processed_event_is_answered_once(cloud: LocalCloud) -> None:
-    sqs = boto3.client("sqs")
-    run(cloud, text_envelope("hi", wamid="wamid.R1"))
-    # capture the processed event by publishing a second copy of what the inbound stage published
-    answers_before = [m for m in cloud.social.sent() if m.get("type") == "text"]
-    event = {
-        "message_key": "unknown-key",
-        "user_key": "u",
-        "kind": "text",
-        "text": "hi",
-        "message_id": "wamid.R1",
-        "recipient": {"wa_id": "15550001111", "user_id": None},
-        "origination_phone_number_id": "phone-number-id-1",
-        "meta_phone_number_id": "1",
-        "received_at": 1,
-        "conversation_reset": False,
-        "version": 1,
-    }
-    sqs.send_message(QueueUrl=cloud.queue_url("AnswerQueue"), MessageBody=json.dumps(event))
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    # Listen on the processed-messages topic beside the answer stage, to redeliver a real event.
+    capture = sqs.create_queue(QueueName="Capture")["QueueUrl"]
+    capture_arn = sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":ProcessedTopic")
+    )
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=capture_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    first = run(cloud, text_envelope("where is the opening keynote?", wamid="wamid.R1"))
+    assert [m.get("type", "read") for m in first] == ["read", "text"]
+    (event,) = sqs.receive_message(QueueUrl=capture, MaxNumberOfMessages=10)["Messages"]
+    assert "15550001111" not in json.loads(event["Body"])["user_key"]
+    sqs.send_message(QueueUrl=cloud.queue_url("AnswerQueue"), MessageBody=event["Body"])
+    before = len(cloud.social.calls)
     cloud.drain()
-    # an event whose message was never admitted is not answered
-    assert [m for m in cloud.social.sent() if m.get("type") == "text"] == answers_before
+    assert cloud.social.calls[before:] == []
+    assert cloud.metrics["DuplicateAnswerSkipped"] == 1
 
 
 def test_same_envelope_twice_in_one_batch_is_answered_once(cloud: LocalCloud) -> None:

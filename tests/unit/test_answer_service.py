@@ -164,3 +164,44 @@ def test_answer_never_frees_a_lease_someone_else_holds() -> None:
     world.store.markers["m1"] = {}
     world.service.handle(question("m1"))
     assert world.store.holder("u1") == "m2"
+
+
+def test_duplicate_event_arriving_while_the_first_is_answered_leaves_the_lease_alone() -> None:
+    world = World()
+    world.admit()
+    assert world.store.claim_answer("m1", 120)  # the first worker is answering right now
+    assert world.service.handle(question()) == "duplicate"
+    assert world.store.holder("u1") == "m1"
+
+
+def test_failure_to_mark_answered_after_the_reply_is_sent_does_not_make_sqs_redeliver() -> None:
+    world = World()
+    world.admit()
+    original = world.store.complete_answer
+
+    def failing(message_key: str, *, owner_of: str | None = None) -> None:
+        raise RetryableError("dynamodb: InternalServerError")
+
+    world.store.complete_answer = failing  # type: ignore[method-assign]
+    assert world.service.handle(question()) == "answered"  # no exception: the record is done
+    assert world.store.holder("u1") is None  # the lease is still given back
+    world.store.complete_answer = original  # type: ignore[method-assign]
+    assert world.service.handle(question()) == "duplicate"  # the claim keeps a duplicate off
+    assert len(world.messenger.texts) == 1
+
+
+def test_failure_on_a_later_part_of_a_long_reply_never_resends_the_first_part() -> None:
+    world = World(answer=("A sentence of the answer. " * 400).strip())
+    world.admit()
+    original = world.messenger.send_text
+
+    def second_part_fails(*args: object, **kwargs: object) -> str:
+        if len(world.messenger.texts) == 1:
+            raise RetryableError("socialmessaging: ThrottledRequestException")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.messenger.send_text = second_part_fails  # type: ignore[method-assign]
+    assert world.service.handle(question()) == "answered"
+    assert [t["quote"] for t in world.messenger.texts] == ["wamid.m1"]
+    assert world.metrics.counts["ReplyIncomplete"] == 1
+    assert world.service.handle(question()) == "duplicate"

@@ -236,3 +236,24 @@ def test_statuses_become_metrics_with_error_codes() -> None:
     assert world.metrics.counts["MessageStatus read"] == 1
     assert world.metrics.counts["MessageFailed 130472"] == 1
     assert world.messenger.reads == [] and world.messenger.texts == []
+
+
+def test_permanent_publish_failure_is_retried_not_dropped_and_not_taken_for_a_duplicate() -> None:
+    world = World()
+    world.publisher.fail_with = [RejectedByService("sns", "AuthorizationError")]
+    envelope = text_envelope("q", wamid="wamid.PP")
+    with pytest.raises(RetryableError):
+        world.handle(envelope)
+    assert world.handle(envelope) == ["accepted"]
+
+
+def test_messages_sent_while_busy_still_count_against_the_rate_limit() -> None:
+    world = World(rate_limit=3)
+    outcomes = []
+    for n in range(10):
+        outcomes += world.handle(text_envelope(f"q{n}", wamid=f"wamid.Q{n}", timestamp=1762827867 + n))
+    assert outcomes[:3] == ["accepted", "busy", "busy"]
+    assert set(outcomes[3:]) == {"rate_limited"}
+    bodies = [t["body"] for t in world.messenger.texts]
+    assert bodies.count(replies.BUSY) == 2
+    assert bodies.count(replies.RATE_LIMITED) == 1
