@@ -14,6 +14,7 @@ must start afresh; each of those costs one more call, off the happy path.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,13 @@ _CONVERSATION_OK = (
     "(attribute_not_exists(conv_msgs) OR "
     "(conv_until >= :now AND conv_msgs < :max_msgs AND conv_chars <= :chars_left))"
 )
+
+
+_CONFLICT_ATTEMPTS = 3
+
+
+class _Conflict(Exception):
+    """The admission transaction lost a race with another writer of the same item."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,17 @@ class DynamoDBConversationStore:
     # -- admission ----------------------------------------------------------------------------------------
 
     def admit(self, request: AdmissionRequest) -> Admission:
+        # Two messages of one user at the same instant: DynamoDB cancels one with TransactionConflict.
+        # Trying again at once gives the loser its true answer (busy, in the common case) instead of an
+        # SQS redelivery minutes later.
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                return self._admit(request)
+            except _Conflict:
+                time.sleep(0.02 * (attempt + 1))
+        raise RetryableError("dynamodb: transaction conflict persisted")
+
+    def _admit(self, request: AdmissionRequest) -> Admission:
         now = int(self._clock.now())
         window = now // self._limits.rate_window_seconds
         reasons = self._transact(request, now, window, mode="fast")
@@ -171,8 +190,10 @@ class DynamoDBConversationStore:
         codes = {marker.get("Code"), user.get("Code")}
         if marker.get("Code") == "ConditionalCheckFailed":
             return Outcome.DUPLICATE, {}
+        if "TransactionConflict" in codes:
+            raise _Conflict
         if codes - {"None", "ConditionalCheckFailed", None}:
-            # TransactionConflict, ThrottlingError, ...: another writer or capacity; SQS retries the record.
+            # ThrottlingError, ProvisionedThroughputExceeded, ...: capacity; SQS retries the record.
             raise RetryableError(
                 "dynamodb: transaction cancelled: " + ",".join(sorted(c for c in codes if c))
             )

@@ -278,3 +278,28 @@ def test_a_retry_of_the_lease_holder_itself_is_admitted_not_busy(
     # a partly undone admission: the marker is gone, the lease is still the message's own
     db._client.delete_item(TableName="t", Key={"pk": {"S": "msg#m1"}})
     assert s.admit(ask("m1")).outcome is Outcome.ACCEPTED
+
+
+def test_a_transaction_conflict_is_tried_again_at_once(db: CountingClient, clock: FixedClock) -> None:
+    """Real DynamoDB cancels the loser of a race with TransactionConflict (moto never does)."""
+    from botocore.exceptions import ClientError
+
+    s = store(db, clock)
+    s.admit(ask("m1"))
+    real = db._client.transact_write_items
+    calls = {"n": 0}
+
+    def conflicting(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+                },
+                "TransactWriteItems",
+            )
+        return real(**kwargs)
+
+    db._client.transact_write_items = conflicting
+    assert s.admit(ask("m2")).outcome is Outcome.BUSY
