@@ -50,7 +50,7 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         store=DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits, clock),
         # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
         messenger=SocialMessagingMessenger(
-            client("socialmessaging", read_timeout=5), settings.meta_api_version
+            client("socialmessaging", attempts=1, read_timeout=5), settings.meta_api_version
         ),
         metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, translate
+from assistant.adapters.aws import AWS_ERRORS, error_code, translate
 from assistant.errors import RejectedByService
 from assistant.models.domain import Route
 from assistant.ports import Recipient
@@ -43,22 +46,43 @@ def text_message(
 
 
 class SocialMessagingMessenger:
-    def __init__(self, client: Any, meta_api_version: str) -> None:
+    """Give it a client that makes ONE attempt per call (``client("socialmessaging", attempts=1)``).
+
+    A send is not idempotent: botocore's own retries would repeat a message after a read timeout, when it
+    may already have gone out. Only throttling, which guarantees nothing was sent, is retried here.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        meta_api_version: str,
+        *,
+        throttle_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._version = meta_api_version
         self._typing_supported = True
+        self._throttle_attempts = throttle_attempts
+        self._sleep = sleep
 
     def _send(self, route: Route, message: dict[str, Any]) -> str:
-        try:
-            response = self._client.send_whatsapp_message(
-                originationPhoneNumberId=route.origination_phone_number_id,
-                metaApiVersion=self._version,
-                # boto3 base64-encodes blobs itself: pass the raw JSON bytes.
-                message=json.dumps(message, ensure_ascii=False).encode(),
-            )
-        except AWS_ERRORS as exc:
-            raise translate("socialmessaging", exc) from None
-        return str(response.get("messageId", ""))
+        body = json.dumps(message, ensure_ascii=False).encode()
+        for attempt in range(1, self._throttle_attempts + 1):
+            try:
+                response = self._client.send_whatsapp_message(
+                    originationPhoneNumberId=route.origination_phone_number_id,
+                    metaApiVersion=self._version,
+                    # boto3 base64-encodes blobs itself: pass the raw JSON bytes.
+                    message=body,
+                )
+            except AWS_ERRORS as exc:
+                if error_code(exc) == "ThrottledRequestException" and attempt < self._throttle_attempts:
+                    self._sleep(random.uniform(0, 0.2 * 2**attempt))
+                    continue
+                raise translate("socialmessaging", exc) from None
+            return str(response.get("messageId", ""))
+        raise AssertionError("unreachable")
 
     def mark_read(self, route: Route, message_id: str, *, typing: bool) -> None:
         if typing and self._typing_supported:

@@ -203,3 +203,20 @@ def test_state_survives_between_runs_in_the_same_home(tmp_path: Any, sample_kb: 
 
 def test_fixture_directory_is_complete() -> None:
     assert len(list((FIXTURES / "eum").glob("*.json"))) >= 18
+
+
+def test_a_throttled_send_is_retried_by_the_messenger_and_delivered_once(cloud: LocalCloud) -> None:
+    cloud.social.fail_next(times=2, when=lambda message: message.get("type") == "text")
+    sent = run(cloud, load_fixture("message__image.json"))
+    assert [m["text"]["body"] for m in sent if m.get("type") == "text"] == [replies.UNSUPPORTED]
+    assert cloud.summary["InboundFunction.retried"] == 0
+
+
+def test_a_send_that_fails_after_the_service_took_it_is_not_repeated_by_the_sdk(cloud: LocalCloud) -> None:
+    # An internal error may come after the message went out: no immediate retry of the same send.
+    cloud.social.fail_next(
+        code="InternalServiceException", status=500, times=1, when=lambda m: m.get("type") == "text"
+    )
+    run(cloud, load_fixture("message__image.json"))
+    assert len(cloud.social.rejected) == 1
+    assert cloud.summary["InboundFunction.retried"] == 1
