@@ -44,6 +44,9 @@ def main() -> None:
     print(
         f'  "I don\'t know" recall: {a.dont_know_recall:.3f} ({a.dont_know_on_unanswerable}/{a.unanswerable})'
     )
+    for kind in ("direct", "paraphrase"):
+        k = answer_scores(knowledge, embedder, [q for q in questions if q.kind == kind])
+        print(f'  {kind}: {k.correct}/{k.answerable} right, {k.dont_know_on_answerable} said "I don\'t know"')
 
 
 if __name__ == "__main__":

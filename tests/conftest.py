@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from assistant.local.envelopes import text_envelope as local_text_envelope
+
 # Before any boto3 client or powertools Logger exists: fake credentials and a fixed region.
 os.environ.update(
     {
@@ -46,14 +48,8 @@ def with_message(envelope: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def text_envelope(
     body: str, *, wamid: str, sender: str = "15550001111", timestamp: int = 1762827867
 ) -> dict[str, Any]:
-    envelope = load_fixture("message__text.json")
-    entry = json.loads(envelope["whatsAppWebhookEntry"])
-    value = entry["changes"][0]["value"]
-    value["contacts"] = [{"profile": {"name": "Ada Lovelace"}, "wa_id": sender}]
-    value["messages"] = [
-        {"from": sender, "id": wamid, "timestamp": str(timestamp), "type": "text", "text": {"body": body}}
-    ]
-    return {**envelope, "whatsAppWebhookEntry": json.dumps(entry)}
+    """A one-text-message envelope, built as `assistant chat` builds them."""
+    return local_text_envelope(body, sender=sender, name="Ada Lovelace", wamid=wamid, timestamp=timestamp)
 
 
 @pytest.fixture

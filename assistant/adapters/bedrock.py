@@ -86,18 +86,9 @@ def title_of(uri: str, metadata: dict[str, Any] | None = None) -> str:
 def _sources(references: list[dict[str, Any]]) -> tuple[Source, ...]:
     seen: dict[str, Source] = {}
     for ref in references:
-        location = ref.get("location") or {}
-        uri = (
-            (location.get("s3Location") or {}).get("uri")
-            or (location.get("webLocation") or {}).get("url")
-            or (ref.get("metadata") or {}).get("x-amz-bedrock-kb-source-uri")
-            or ""
-        )
-        if not uri:
-            continue
-        key = str(uri)
-        if key not in seen:
-            seen[key] = Source(title=title_of(key, ref.get("metadata")), uri=key)
+        uri = _uri(ref)
+        if uri and uri not in seen:
+            seen[uri] = Source(title=title_of(uri, ref.get("metadata")), uri=uri)
     return tuple(seen.values())
 
 
@@ -272,6 +263,12 @@ class BedrockKnowledgeBaseEngine:
                 self._sleep(delay)
 
 
-def _uri(result: dict[str, Any]) -> str:
-    location = result.get("location") or {}
-    return str((location.get("s3Location") or {}).get("uri") or "")
+def _uri(reference: dict[str, Any]) -> str:
+    """Where a retrieved reference came from: S3 or web location, else the source-uri metadata."""
+    location = reference.get("location") or {}
+    return str(
+        (location.get("s3Location") or {}).get("uri")
+        or (location.get("webLocation") or {}).get("url")
+        or (reference.get("metadata") or {}).get("x-amz-bedrock-kb-source-uri")
+        or ""
+    )

@@ -157,6 +157,10 @@ class BedrockStandIn:
         with self._lock:
             self._faults.extend((code, status) for _ in range(times))
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def _enter(self, operation: str) -> None:
         with self._lock:
             self.calls.append(operation)

@@ -22,9 +22,9 @@ def new_wamid(sender: str) -> str:
 
 
 def text_envelope(
-    body: str, *, sender: str, name: str = "Attendee", wamid: str | None = None
+    body: str, *, sender: str, name: str = "Attendee", wamid: str | None = None, timestamp: int | None = None
 ) -> dict[str, Any]:
-    now = int(time.time())
+    now = int(time.time()) if timestamp is None else timestamp
     entry = {
         "id": "200000000000002",
         "changes": [

@@ -98,7 +98,7 @@ class LocalCloud:
         self._log_stream = log_stream
         self._exit = contextlib.ExitStack()
         self._pollers: list[Poller] = []
-        self._tables: dict[str, str] = {}
+        self._tables: list[str] = []
         self._refs: dict[str, str] = {}
         self._arns: dict[str, str] = {}
         self._tap = _MetricTap(sys.stderr, self.metrics)
@@ -171,7 +171,7 @@ class LocalCloud:
                 ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
             self._refs[name] = name
             self._arns[name] = f"arn:aws:dynamodb:{REGION}:123456789012:table/{name}"
-            self._tables[name] = name
+            self._tables.append(name)
         for name in resources_of(template, "AWS::SNS::Topic"):
             self._refs[name] = self._arns[name] = sns.create_topic(Name=name)["TopicArn"]
         queues = resources_of(template, "AWS::SQS::Queue")
@@ -389,7 +389,7 @@ class LocalCloud:
         import boto3
 
         ddb = boto3.client("dynamodb")
-        for table in self._tables.values():
+        for table in self._tables:
             path = self._state_path(table)
             if not path.exists():
                 continue
@@ -404,7 +404,7 @@ class LocalCloud:
         ddb = boto3.client("dynamodb")
         now = time.time()
         (self.home / "state").mkdir(exist_ok=True)
-        for table in self._tables.values():
+        for table in self._tables:
             items: list[dict[str, Any]] = []
             for page in ddb.get_paginator("scan").paginate(TableName=table):
                 # moto never expires items by TTL; dropping expired ones here plays DynamoDB's part.

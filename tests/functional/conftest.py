@@ -37,7 +37,5 @@ def seeded_home(tmp_path: Path, sample_kb_dir: Path) -> Path:
 def cloud(tmp_path: Path, sample_kb: KnowledgeBase) -> Iterator[LocalCloud]:
     """The local twin (moto + the socialmessaging and Bedrock stand-ins), built from template.yaml,
     answering from the sample knowledge, logs captured."""
-    log = io.StringIO()
-    with LocalCloud(tmp_path / "home", log_stream=log, knowledge_base=sample_kb) as running:
-        running.log = log  # type: ignore[attr-defined]
+    with LocalCloud(tmp_path / "home", log_stream=io.StringIO(), knowledge_base=sample_kb) as running:
         yield running

@@ -91,8 +91,7 @@ def test_knowledge_base_down_past_the_budget_gets_an_apology_and_the_lock_is_rel
     reply = ask(cloud, "where is the opening keynote?", "wamid.E1")
     assert "trouble answering" in reply["text"]["body"]
     assert cloud.metrics["Answered error"] == 1
-    cloud.bedrock.fail_next(times=0)
-    cloud.bedrock._faults.clear()
+    cloud.bedrock.clear_faults()
     # the lease was released: the next question is answered, not "still working"
     reply = ask(cloud, "When is lunch on day 1?", "wamid.E2")
     assert "still working" not in reply["text"]["body"]

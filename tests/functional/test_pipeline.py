@@ -9,7 +9,7 @@ import boto3
 
 from assistant.local.runtime import LocalCloud
 from assistant.services import replies
-from tests.conftest import FIXTURES, load_fixture, text_envelope, with_message
+from tests.conftest import load_fixture, text_envelope, with_message
 
 
 def run(cloud: LocalCloud, *envelopes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -199,10 +199,6 @@ def test_state_survives_between_runs_in_the_same_home(tmp_path: Any, sample_kb: 
         assert len(run(first, envelope)) == 2
     with LocalCloud(tmp_path, log_stream=io.StringIO(), knowledge_base=sample_kb) as second:
         assert run(second, envelope) == []
-
-
-def test_fixture_directory_is_complete() -> None:
-    assert len(list((FIXTURES / "eum").glob("*.json"))) >= 18
 
 
 def test_a_throttled_send_is_retried_by_the_messenger_and_delivered_once(cloud: LocalCloud) -> None:
