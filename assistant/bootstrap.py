@@ -108,14 +108,24 @@ def settings_from(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings.from_env(os.environ if environ is None else environ)
 
 
+_clock: list[Clock] = []
+
+
+def configure(*, clock: Clock | None = None) -> None:
+    """The one thing the local twin sets besides the environment: its (virtual) clock, which moves on
+    when the twin lets a visibility timeout pass. Forgets the cached services."""
+    reset()
+    _clock[:] = [clock] if clock is not None else []
+
+
 @cache
 def inbound_service() -> InboundService:
-    return build_inbound(build_core(settings_from()))
+    return build_inbound(build_core(settings_from(), clock=next(iter(_clock), None)))
 
 
 @cache
 def answer_service() -> AnswerService:
-    return build_answer(build_core(settings_from()))
+    return build_answer(build_core(settings_from(), clock=next(iter(_clock), None)))
 
 
 def reset() -> None:

@@ -32,6 +32,9 @@ class FixedClock:
     def advance(self, seconds: float) -> None:
         self.at += seconds
 
+    def sleep(self, seconds: float) -> None:
+        self.at += max(0.0, seconds)
+
 
 @dataclass
 class _User:

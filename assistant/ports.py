@@ -14,6 +14,10 @@ class Clock(Protocol):
         """Seconds since the epoch."""
         ...
 
+    def sleep(self, seconds: float) -> None:
+        """Wait (a test's or the local twin's clock may only move its time forward)."""
+        ...
+
 
 class Hasher(Protocol):
     def key(self, *parts: str) -> str:

@@ -14,6 +14,10 @@ class SystemClock:
     def now(self) -> float:
         return time.time()
 
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
 
 class HmacHasher:
     """HMAC-SHA256, hex, 128 bits: a bare SHA-256 of a phone number is reversible by enumeration."""

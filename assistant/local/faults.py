@@ -1,0 +1,115 @@
+"""Faults for the local twin: a call that takes effect and then times out, and a worker that dies.
+
+- ``ambiguous(...)``: botocore sends the request (moto or a stand-in applies it), then the caller sees a
+  ``ReadTimeoutError`` as if the response had been lost; botocore's own retry, if the client has one
+  left, sends the same request again. That is the case every retry in this project must recognise.
+- ``crash_on(...)``: raise ``SimulatedCrash`` (a ``BaseException``: no ``except Exception`` catches it)
+  at a chosen call, before or after it takes effect, as if the Lambda process died on that line. The
+  local poller treats it like a dead invocation: nothing of the batch is deleted, and its records come
+  back after the queue's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Match = Callable[[str, str, dict[str, Any]], bool]
+"""(service, operation, params) -> whether this call takes the fault."""
+
+
+class SimulatedCrash(BaseException):  # noqa: N818 - it is not an error the code may handle
+    """The process died here."""
+
+
+@dataclass
+class _Rule:
+    match: Match
+    times: int
+    kind: str  # "ambiguous" | "crash_before" | "crash_after"
+    hits: int = 0
+
+
+@dataclass
+class FaultPlan:
+    """The active rules; a rule fires on the first ``times`` matching calls."""
+
+    rules: list[_Rule] = field(default_factory=list)
+    fired: list[tuple[str, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, service: str, operation: str, params: dict[str, Any], kinds: tuple[str, ...]) -> str:
+        with self.lock:
+            for rule in self.rules:
+                if rule.kind in kinds and rule.hits < rule.times and rule.match(service, operation, params):
+                    rule.hits += 1
+                    self.fired.append((rule.kind, service, operation))
+                    return rule.kind
+        return ""
+
+
+def call(service: str, operation: str, when: Callable[[dict[str, Any]], bool] | None = None) -> Match:
+    """Match calls of one operation (``"dynamodb", "TransactWriteItems"``), optionally by parameters."""
+
+    def match(svc: str, op: str, params: dict[str, Any]) -> bool:
+        return svc == service and op == operation and (when is None or when(params))
+
+    return match
+
+
+@contextlib.contextmanager
+def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
+    """Install the plan into botocore for the duration (every client, created before or after)."""
+    from botocore import endpoint
+    from botocore.client import BaseClient
+    from botocore.exceptions import ReadTimeoutError
+
+    original_call = BaseClient._make_api_call
+    original_get = endpoint.Endpoint._do_get_response
+    local = threading.local()
+
+    def make_api_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        service = self.meta.service_model.service_name
+        if plan.take(service, operation, params, ("crash_before",)):
+            raise SimulatedCrash(f"{service}.{operation} (before)")
+        local.current = (service, operation, params)
+        try:
+            result = original_call(self, operation, params)
+        finally:
+            local.current = None
+        if plan.take(service, operation, params, ("crash_after",)):
+            raise SimulatedCrash(f"{service}.{operation} (after)")
+        return result
+
+    def do_get_response(self: Any, request: Any, operation_model: Any, context: Any) -> Any:
+        response, exception = original_get(self, request, operation_model, context)
+        current = getattr(local, "current", None)
+        if exception is None and response is not None and current is not None:
+            service, operation, params = current
+            if response[0].status_code < 300 and plan.take(service, operation, params, ("ambiguous",)):
+                # The request took effect; its answer is lost on the way back.
+                return None, ReadTimeoutError(endpoint_url=str(request.url))
+        return response, exception
+
+    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    endpoint.Endpoint._do_get_response = do_get_response  # type: ignore[method-assign]
+    try:
+        yield plan
+    finally:
+        BaseClient._make_api_call = original_call  # type: ignore[method-assign]
+        endpoint.Endpoint._do_get_response = original_get  # type: ignore[method-assign]
+
+
+def ambiguous(match: Match, times: int = 1) -> _Rule:
+    return _Rule(match, times, "ambiguous")
+
+
+def crash_before(match: Match, times: int = 1) -> _Rule:
+    return _Rule(match, times, "crash_before")
+
+
+def crash_after(match: Match, times: int = 1) -> _Rule:
+    return _Rule(match, times, "crash_after")
