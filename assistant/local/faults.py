@@ -21,7 +21,7 @@ Match = Callable[[str, str, dict[str, Any]], bool]
 """(service, operation, params) -> whether this call takes the fault."""
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it is not an error the code may handle
+class SimulatedCrash(BaseException):
     """The process died here."""
 
 
