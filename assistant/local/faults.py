@@ -94,13 +94,13 @@ def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
                 return None, ReadTimeoutError(endpoint_url=str(request.url))
         return response, exception
 
-    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
-    endpoint.Endpoint._do_get_response = do_get_response  # type: ignore[method-assign]
+    BaseClient._make_api_call = make_api_call
+    endpoint.Endpoint._do_get_response = do_get_response
     try:
         yield plan
     finally:
-        BaseClient._make_api_call = original_call  # type: ignore[method-assign]
-        endpoint.Endpoint._do_get_response = original_get  # type: ignore[method-assign]
+        BaseClient._make_api_call = original_call
+        endpoint.Endpoint._do_get_response = original_get
 
 
 def ambiguous(match: Match, times: int = 1) -> _Rule:
