@@ -1,7 +1,9 @@
 """The composition root: the only place that reads the environment and chooses adapters.
 
-Clients are created on first use, after configuration (a client made before moto starts is not mocked),
-and cached for the life of the container (warm Lambda invocations reuse them).
+Every ``build_*`` function takes the ports it wires as optional arguments, with the real adapters as
+defaults: the Lambda handlers call them with none, the tests' worlds and the benchmark with fakes. Clients
+are created on first use, after configuration (a client made before moto starts is not mocked), and cached
+for the life of the container (warm Lambda invocations reuse them).
 """
 
 from __future__ import annotations
@@ -11,31 +13,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from assistant.adapters.acknowledgement import AcknowledgementAnswerEngine
 from assistant.adapters.aws import client
 from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine
-from assistant.adapters.dynamodb import DynamoDBConversationStore, StoreLimits
+from assistant.adapters.dynamodb import DynamoDBConversationStore
 from assistant.adapters.sns import SNSPublisher
 from assistant.adapters.socialmessaging import SocialMessagingMessenger
 from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock, load_hash_key
 from assistant.config import Settings
-from assistant.ports import AnswerEngine, Clock, MetricsSink
+from assistant.ports import AnswerEngine, Clock, ConversationStore, Hasher, Messenger, MetricsSink, Publisher
+from assistant.services.admission import AdmissionLimits
 from assistant.services.answering import AnswerService
 from assistant.services.inbound import InboundPolicy, InboundService
+
+BEDROCK_CALL_TIMEOUT_SECONDS = 30
+"""The longest one Bedrock call may take; the engine starts no call that could outlive its deadline."""
 
 
 @dataclass(frozen=True, slots=True)
 class Core:
     settings: Settings
     clock: Clock
-    store: DynamoDBConversationStore
-    messenger: SocialMessagingMessenger
+    store: ConversationStore
+    messenger: Messenger
     metrics: MetricsSink
 
 
-def build_core(settings: Settings, clock: Clock | None = None) -> Core:
-    clock = clock or SystemClock()
-    limits = StoreLimits(
+def limits_of(settings: Settings) -> AdmissionLimits:
+    return AdmissionLimits(
         lease_seconds=settings.lock_lease_seconds,
         rate_limit=settings.rate_limit_messages,
         rate_window_seconds=settings.rate_limit_window_seconds,
@@ -43,38 +47,51 @@ def build_core(settings: Settings, clock: Clock | None = None) -> Core:
         conversation_max_chars=settings.conversation_max_chars,
         conversation_idle_seconds=settings.conversation_idle_seconds,
         dedupe_ttl_seconds=settings.dedupe_ttl_seconds,
+        attempt_seconds=settings.attempt_seconds,
     )
+
+
+def build_core(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    store: ConversationStore | None = None,
+    messenger: Messenger | None = None,
+    metrics: MetricsSink | None = None,
+) -> Core:
+    clock = clock or SystemClock()
     return Core(
         settings=settings,
         clock=clock,
-        store=DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits, clock),
+        store=store
+        or DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits_of(settings), clock),
         # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
-        messenger=SocialMessagingMessenger(
+        messenger=messenger
+        or SocialMessagingMessenger(
             client("socialmessaging", attempts=1, read_timeout=5), settings.meta_api_version
         ),
-        metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
+        metrics=metrics or PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )
 
 
-def build_inbound(core: Core) -> InboundService:
+def build_inbound(
+    core: Core, *, publisher: Publisher | None = None, hasher: Hasher | None = None
+) -> InboundService:
     # Only the inbound function hashes identities, so only it may read the key (least privilege).
-    hasher = HmacHasher(load_hash_key(client("secretsmanager"), core.settings.hash_key_secret_arn))
+    hasher = hasher or HmacHasher(load_hash_key(client("secretsmanager"), core.settings.hash_key_secret_arn))
     allowed = frozenset(hasher.key("user", user) for user in core.settings.allowed_users)
     return InboundService(
         store=core.store,
         messenger=core.messenger,
-        publisher=SNSPublisher(client("sns"), core.settings.processed_topic_arn),
+        publisher=publisher or SNSPublisher(client("sns"), core.settings.processed_topic_arn),
         hasher=hasher,
-        clock=core.clock,
         metrics=core.metrics,
         policy=InboundPolicy(max_text_chars=core.settings.max_text_chars, allowed_user_keys=allowed),
     )
 
 
-def build_engine(core: Core) -> AnswerEngine:
+def build_engine(core: Core, *, store: ConversationStore | None = None) -> AnswerEngine:
     settings = core.settings
-    if settings.answer_engine == "ack":
-        return AcknowledgementAnswerEngine()
     config = BedrockConfig(
         knowledge_base_id=settings.knowledge_base_id,
         model_arn=settings.generation_model_arn,
@@ -82,25 +99,30 @@ def build_engine(core: Core) -> AnswerEngine:
         guardrail_version=settings.guardrail_version,
         retrieval_results=settings.retrieval_results,
         help_desk=settings.help_desk,
+        call_timeout_seconds=BEDROCK_CALL_TIMEOUT_SECONDS,
     )
+    sessions = store or core.store
     # The engine retries with its own backoff inside its time budget: botocore makes one attempt per call.
+    timeout = BEDROCK_CALL_TIMEOUT_SECONDS
     return BedrockKnowledgeBaseEngine(
-        client("bedrock-agent-runtime", attempts=1, read_timeout=60),
-        client("bedrock-runtime", attempts=1, read_timeout=60),
-        core.store,
+        client("bedrock-agent-runtime", attempts=1, read_timeout=timeout),
+        client("bedrock-runtime", attempts=1, read_timeout=timeout),
+        sessions,
         config,
         core.metrics,
         clock=core.clock,
     )
 
 
-def build_answer(core: Core) -> AnswerService:
+def build_answer(core: Core, *, engine: AnswerEngine | None = None) -> AnswerService:
     return AnswerService(
         store=core.store,
         messenger=core.messenger,
-        engine=build_engine(core),
+        engine=engine or build_engine(core),
         metrics=core.metrics,
-        claim_seconds=core.settings.lock_lease_seconds,
+        clock=core.clock,
+        claim_seconds=core.settings.claim_seconds,
+        confirm_wait_seconds=core.settings.send_confirm_wait_seconds,
     )
 
 

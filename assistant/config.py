@@ -34,11 +34,10 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "HASH_KEY_SECRET_ARN", None, "Secrets Manager secret holding the HMAC key for user and message hashes"
     ),
     Variable("META_API_VERSION", "v20.0", "Meta Graph API version passed to SendWhatsAppMessage"),
-    Variable("ANSWER_ENGINE", "bedrock", "Answer engine: `bedrock` (knowledge base + guardrail) or `ack`"),
-    Variable("KNOWLEDGE_BASE_ID", "", "Bedrock knowledge base id (required by the `bedrock` engine)"),
-    Variable("GENERATION_MODEL_ARN", "", "Model ARN used by RetrieveAndGenerate and Converse"),
-    Variable("GUARDRAIL_ID", "", "Bedrock guardrail id, applied to every generation"),
-    Variable("GUARDRAIL_VERSION", "", "Published guardrail version"),
+    Variable("KNOWLEDGE_BASE_ID", None, "Bedrock knowledge base id"),
+    Variable("GENERATION_MODEL_ARN", None, "Model ARN used by RetrieveAndGenerate and Converse"),
+    Variable("GUARDRAIL_ID", None, "Bedrock guardrail id, applied to every generation"),
+    Variable("GUARDRAIL_VERSION", None, "Published guardrail version"),
     Variable("RETRIEVAL_RESULTS", "5", "Passages retrieved per question"),
     Variable(
         "HELP_DESK", "the help desk at registration", "Where the assistant sends people it cannot answer"
@@ -50,7 +49,18 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("CONVERSATION_MAX_MESSAGES", "30", "Messages per conversation before its context is reset"),
     Variable("CONVERSATION_MAX_CHARS", "20000", "Characters per conversation before its context is reset"),
     Variable("CONVERSATION_IDLE_SECONDS", "1800", "Idle time after which a conversation starts afresh"),
-    Variable("LOCK_LEASE_SECONDS", "120", "Lifetime of a user's processing lease (covers the answer stage)"),
+    Variable(
+        "LOCK_LEASE_SECONDS",
+        "180",
+        "Lifetime of a user's processing lease; at least the answer claim's (ANSWER_TIMEOUT_SECONDS + 30)",
+    ),
+    Variable("INBOUND_TIMEOUT_SECONDS", "60", "The inbound function's timeout (the template sets both)"),
+    Variable("ANSWER_TIMEOUT_SECONDS", "120", "The answer function's timeout (the template sets both)"),
+    Variable(
+        "SEND_CONFIRM_WAIT_SECONDS",
+        "10",
+        "After a send whose answer was lost, how long to wait for its status event before deferring",
+    ),
     Variable("DEDUPE_TTL_SECONDS", "604800", "How long a message id is remembered to drop redeliveries"),
     Variable("POWERTOOLS_SERVICE_NAME", "event-assistant", "Service name in logs and metrics"),
     Variable("POWERTOOLS_METRICS_NAMESPACE", "EventAssistant", "CloudWatch metrics namespace"),
@@ -58,7 +68,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
 )
 
 ENVIRONMENT_NAMES: frozenset[str] = frozenset(v.name for v in ENVIRONMENT)
-ANSWER_ENGINES = frozenset({"ack", "bedrock"})
+
+MARGIN_SECONDS = 30
+"""Added to a function's timeout for the lifetime of what one invocation owns (an inbound attempt, an
+answer claim): the owner is surely dead when its ownership lapses, and SQS redelivers only after the
+queue's visibility timeout, which the template keeps longer still."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +80,11 @@ class Settings:
     table_name: str
     processed_topic_arn: str
     hash_key_secret_arn: str
+    knowledge_base_id: str
+    generation_model_arn: str
+    guardrail_id: str
+    guardrail_version: str
     meta_api_version: str = "v20.0"
-    answer_engine: str = "bedrock"
-    knowledge_base_id: str = ""
-    generation_model_arn: str = ""
-    guardrail_id: str = ""
-    guardrail_version: str = ""
     retrieval_results: int = 5
     help_desk: str = "the help desk at registration"
     max_text_chars: int = 1500
@@ -81,11 +94,33 @@ class Settings:
     conversation_max_messages: int = 30
     conversation_max_chars: int = 20000
     conversation_idle_seconds: int = 1800
-    lock_lease_seconds: int = 120
+    lock_lease_seconds: int = 180
+    inbound_timeout_seconds: int = 60
+    answer_timeout_seconds: int = 120
+    send_confirm_wait_seconds: int = 10
     dedupe_ttl_seconds: int = 604800
     service_name: str = "event-assistant"
     metrics_namespace: str = "EventAssistant"
     log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.lock_lease_seconds < self.claim_seconds:
+            # The lease must outlive the answer stage's claim, or a second question would be admitted while
+            # the first is still being answered.
+            raise ConfigurationError(
+                f"LOCK_LEASE_SECONDS must be at least ANSWER_TIMEOUT_SECONDS + {MARGIN_SECONDS} "
+                f"({self.claim_seconds})"
+            )
+
+    @property
+    def claim_seconds(self) -> int:
+        """An answer claim's lifetime: the answer function's timeout plus a margin."""
+        return self.answer_timeout_seconds + MARGIN_SECONDS
+
+    @property
+    def attempt_seconds(self) -> int:
+        """How long an inbound attempt owns the message it admitted."""
+        return self.inbound_timeout_seconds + MARGIN_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -101,23 +136,15 @@ class Settings:
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
 
-        def positive(name: str) -> int:
+        def positive(name: str, *, zero: bool = False) -> int:
             try:
                 number = int(values[name])
             except ValueError:
                 raise ConfigurationError(f"{name} must be an integer") from None
-            if number <= 0:
+            if number < 0 or (number == 0 and not zero):
                 raise ConfigurationError(f"{name} must be positive")
             return number
 
-        engine = values["ANSWER_ENGINE"]
-        if engine not in ANSWER_ENGINES:
-            raise ConfigurationError(f"ANSWER_ENGINE must be one of {sorted(ANSWER_ENGINES)}")
-        if engine == "bedrock":
-            needed = ("KNOWLEDGE_BASE_ID", "GENERATION_MODEL_ARN", "GUARDRAIL_ID", "GUARDRAIL_VERSION")
-            absent = [name for name in needed if not values[name]]
-            if absent:
-                raise ConfigurationError(f"ANSWER_ENGINE=bedrock needs: {', '.join(absent)}")
         version = values["META_API_VERSION"]
         if not version.startswith("v"):
             raise ConfigurationError("META_API_VERSION looks like v20.0")
@@ -126,7 +153,6 @@ class Settings:
             processed_topic_arn=values["PROCESSED_TOPIC_ARN"],
             hash_key_secret_arn=values["HASH_KEY_SECRET_ARN"],
             meta_api_version=version,
-            answer_engine=engine,
             knowledge_base_id=values["KNOWLEDGE_BASE_ID"],
             generation_model_arn=values["GENERATION_MODEL_ARN"],
             guardrail_id=values["GUARDRAIL_ID"],
@@ -143,6 +169,9 @@ class Settings:
             conversation_max_chars=positive("CONVERSATION_MAX_CHARS"),
             conversation_idle_seconds=positive("CONVERSATION_IDLE_SECONDS"),
             lock_lease_seconds=positive("LOCK_LEASE_SECONDS"),
+            inbound_timeout_seconds=positive("INBOUND_TIMEOUT_SECONDS"),
+            answer_timeout_seconds=positive("ANSWER_TIMEOUT_SECONDS"),
+            send_confirm_wait_seconds=positive("SEND_CONFIRM_WAIT_SECONDS", zero=True),
             dedupe_ttl_seconds=positive("DEDUPE_TTL_SECONDS"),
             service_name=values["POWERTOOLS_SERVICE_NAME"],
             metrics_namespace=values["POWERTOOLS_METRICS_NAMESPACE"],

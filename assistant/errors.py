@@ -14,6 +14,11 @@ class RetryableError(AssistantError):
     """A transient failure (throttling, a 5xx, a network error): failing the record lets SQS retry it."""
 
 
+class AmbiguousOutcome(RetryableError):
+    """The request reached the service, and its answer was lost (a read timeout, a 5xx): it may or may not
+    have taken effect. Whoever retries must first find out whether it did (see docs/exactly-once.md)."""
+
+
 class PermanentError(AssistantError):
     """A failure that a retry cannot mend."""
 

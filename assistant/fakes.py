@@ -7,19 +7,22 @@ dicts, so that tests assert on recorded state rather than on mocks.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assistant.errors import AmbiguousOutcome, RetryableError
 from assistant.models.domain import Route
 from assistant.ports import (
     Admission,
     AdmissionRequest,
     Answer,
-    Outcome,
+    Claim,
     ProcessedMessage,
     Recipient,
     Source,
 )
+from assistant.services.admission import AdmissionLimits, MarkerState, UserState, decide, needs_reply
+from assistant.services.delivery import sent_prefix
 
 
 @dataclass
@@ -38,87 +41,75 @@ class FixedClock:
 
 @dataclass
 class _User:
-    lease_owner: str | None = None
-    lease_until: int = 0
-    windows: dict[int, int] = field(default_factory=dict)
-    conv_msgs: int = 0
-    conv_chars: int = 0
-    conv_until: int = 0
+    state: UserState = field(default_factory=UserState)
     session_id: str | None = None
 
 
 class InMemoryConversationStore:
-    """The same decisions as ``DynamoDBConversationStore``, on dicts, under a lock."""
+    """The DynamoDB store's state machine on dicts, under a lock, with the same admission rule
+    (``services.admission.decide``); the contract tests run one suite against both."""
 
-    def __init__(
-        self,
-        clock: Any,
-        *,
-        lease_seconds: int = 120,
-        rate_limit: int = 20,
-        rate_window_seconds: int = 60,
-        conversation_max_messages: int = 30,
-        conversation_max_chars: int = 20000,
-        conversation_idle_seconds: int = 1800,
-    ) -> None:
+    def __init__(self, clock: Any, limits: AdmissionLimits) -> None:
         self._clock = clock
-        self.lease_seconds = lease_seconds
-        self.rate_limit = rate_limit
-        self.rate_window_seconds = rate_window_seconds
-        self.conversation_max_messages = conversation_max_messages
-        self.conversation_max_chars = conversation_max_chars
-        self.conversation_idle_seconds = conversation_idle_seconds
+        self.limits = limits
         self.markers: dict[str, dict[str, Any]] = {}
         self.users: dict[str, _User] = {}
+        self.rates: dict[tuple[str, int], int] = {}
         self.calls = 0
         self._lock = threading.Lock()
+
+    def _now(self) -> int:
+        return int(self._clock.now())
 
     def admit(self, request: AdmissionRequest) -> Admission:
         with self._lock:
             self.calls += 1
-            now = int(self._clock.now())
-            if request.message_key in self.markers:
-                return Admission(Outcome.DUPLICATE)
+            now = self._now()
+            window = now // self.limits.rate_window_seconds
+            raw = self.markers.get(request.message_key)
+            marker = _marker_state(raw) if raw is not None else None
             user = self.users.setdefault(request.user_key, _User())
-            window = now // self.rate_window_seconds
-            count = user.windows.get(window, 0)
-            self.markers[request.message_key] = {}
-            user.windows[window] = count + 1
-            if count >= self.rate_limit:
-                return Admission(Outcome.RATE_LIMITED, first_over_limit=count == self.rate_limit)
-            own = user.lease_owner == request.message_key
-            if request.take_lease and user.lease_owner and user.lease_until >= now and not own:
-                return Admission(Outcome.BUSY)
-            reset = False
-            if request.take_lease:
-                fresh = user.conv_msgs == 0 or (
-                    user.conv_until >= now
-                    and user.conv_msgs < self.conversation_max_messages
-                    and user.conv_chars + request.chars <= self.conversation_max_chars
-                )
-                if not fresh:
-                    reset = user.conv_until >= now
-                    user.conv_msgs = user.conv_chars = 0
+            rate = self.rates.get((request.user_key, window), 0)
+            decision = decide(request, marker, user.state, rate, now, self.limits)
+            admission = decision.admission
+            if decision.write_marker:
+                self.markers[request.message_key] = {
+                    "attempt": request.attempt,
+                    "attempt_until": now + self.limits.attempt_seconds,
+                    "outcome": admission.outcome,
+                    "first_over": admission.first_over_limit,
+                    "reset": admission.conversation_reset,
+                    "confirmed": set(),
+                }
+            if decision.take_over and raw is not None:
+                raw["attempt"] = request.attempt
+                raw["attempt_until"] = now + self.limits.attempt_seconds
+            if decision.count_rate:
+                self.rates[(request.user_key, window)] = rate + 1
+            if decision.user is not None:
+                user.state = decision.user
+                if decision.new_conversation:
                     user.session_id = None
-                user.conv_msgs += 1
-                user.conv_chars += request.chars
-                user.conv_until = now + self.conversation_idle_seconds
-                user.lease_owner = request.message_key
-                user.lease_until = now + self.lease_seconds
-            return Admission(Outcome.ACCEPTED, conversation_reset=reset)
+            return admission
 
-    def forget(self, message_key: str, user_key: str) -> None:
-        self.markers.pop(message_key, None)
-        self.release(user_key, owner=message_key)
+    def finish_reply(self, message_key: str) -> None:
+        with self._lock:
+            if message_key in self.markers:
+                self.markers[message_key]["done"] = self._now()
 
     def release(self, user_key: str, owner: str) -> None:
+        with self._lock:
+            user = self.users.get(user_key)
+            if user and user.state.lease_owner == owner:
+                user.state = replace(user.state, lease_owner=None, lease_until=0)
+
+    def holder(self, user_key: str) -> str | None:
         user = self.users.get(user_key)
-        if user and user.lease_owner == owner:
-            user.lease_owner, user.lease_until = None, 0
+        return user.state.lease_owner if user else None
 
     def get_session(self, user_key: str) -> str | None:
         user = self.users.get(user_key)
-        if user is None or user.conv_until < int(self._clock.now()):
+        if user is None or user.state.conv_until < self._now():
             return None
         return user.session_id
 
@@ -126,36 +117,81 @@ class InMemoryConversationStore:
         if user_key in self.users:
             self.users[user_key].session_id = session_id
 
-    def holder(self, user_key: str) -> str | None:
-        user = self.users.get(user_key)
-        return user.lease_owner if user else None
+    def claim_answer(self, message_key: str, owner: str, seconds: int) -> Claim:
+        with self._lock:
+            marker = self.markers.get(message_key)
+            now = self._now()
+            if marker is None or "answered_at" in marker:
+                return Claim(granted=False, answered=marker is not None)
+            previous = marker.get("claim_owner")
+            if previous not in (None, owner) and marker.get("claim_until", 0) >= now:
+                return Claim(granted=False)
+            marker["claim_owner"], marker["claim_until"] = owner, now + seconds
+            return Claim(
+                granted=True,
+                taken_over=previous not in (None, owner),
+                parts_sent=sent_prefix(marker.get("parts_sent", 0), marker["confirmed"]),
+                parts=marker.get("parts", 0),
+            )
 
-    def claim_answer(self, message_key: str, seconds: int) -> bool:
-        marker = self.markers.get(message_key)
-        now = int(self._clock.now())
-        if marker is None or "answered" in marker or marker.get("claim_until", 0) >= now:
-            return False
-        marker["claim_until"] = now + seconds
-        return True
+    def record_progress(self, message_key: str, owner: str, *, parts_sent: int, parts: int) -> None:
+        with self._lock:
+            marker = self.markers.get(message_key) or {}
+            if marker.get("claim_owner") != owner:
+                raise RetryableError("the answer claim was lost")
+            marker["parts_sent"], marker["parts"] = parts_sent, parts
 
-    def complete_answer(self, message_key: str, *, owner_of: str | None = None) -> None:
-        marker = self.markers.setdefault(message_key, {})
-        marker.pop("claim_until", None)
-        marker["answered"] = True
-        if owner_of is not None:
-            self.release(owner_of, owner=message_key)
+    def reply_confirmed(self, message_key: str, part: int) -> bool:
+        return part in self.markers.get(message_key, {}).get("confirmed", set())
 
-    def abandon_answer(self, message_key: str) -> None:
-        self.markers.get(message_key, {}).pop("claim_until", None)
+    def confirm_delivery(self, message_key: str, part: int) -> None:
+        with self._lock:
+            if message_key in self.markers:
+                self.markers[message_key]["confirmed"].add(part)
+
+    def complete_answer(self, message_key: str, owner: str, *, lease_of: str | None = None) -> None:
+        with self._lock:
+            marker = self.markers.get(message_key) or {}
+            if marker.get("claim_owner") != owner:
+                raise RetryableError("the answer claim was lost")
+            marker["answered_at"] = self._now()
+            marker.pop("claim_until", None)
+        if lease_of is not None:
+            self.release(lease_of, owner=message_key)
+
+    def abandon_answer(self, message_key: str, owner: str) -> None:
+        with self._lock:
+            marker = self.markers.get(message_key) or {}
+            if marker.get("claim_owner") == owner:
+                marker.pop("claim_owner", None)
+                marker.pop("claim_until", None)
+
+
+def _marker_state(raw: dict[str, Any]) -> MarkerState:
+    outcome = raw["outcome"]
+    return MarkerState(
+        attempt=raw["attempt"],
+        attempt_until=raw["attempt_until"],
+        outcome=outcome,
+        first_over_limit=raw["first_over"],
+        conversation_reset=raw["reset"],
+        finished="answered_at" in raw
+        or "done" in raw
+        or "claim_owner" in raw
+        or not needs_reply(outcome, raw["first_over"]),
+        reply_confirmed=0 in raw["confirmed"],
+    )
 
 
 @dataclass
 class RecordingMessenger:
-    """Records every call; ``fail_with`` raises the given errors, one per call, first."""
+    """Records every call; ``fail_with`` raises the given errors, one per call, first. ``lose_answers``
+    sends the next that many texts and then raises ``AmbiguousOutcome``, as a lost response would."""
 
     reads: list[tuple[str, bool]] = field(default_factory=list)
     texts: list[dict[str, Any]] = field(default_factory=list)
     fail_with: list[Exception] = field(default_factory=list)
+    lose_answers: int = 0
 
     def _maybe_fail(self) -> None:
         if self.fail_with:
@@ -175,7 +211,12 @@ class RecordingMessenger:
         callback_data: str | None = None,
     ) -> str:
         self._maybe_fail()
-        self.texts.append({"to": recipient.wa_id or recipient.user_id, "body": body, "quote": quote})
+        self.texts.append(
+            {"to": recipient.wa_id or recipient.user_id, "body": body, "quote": quote, "callback": callback_data}
+        )
+        if self.lose_answers:
+            self.lose_answers -= 1
+            raise AmbiguousOutcome("socialmessaging: ReadTimeoutError")
         return f"sent-{len(self.texts)}"
 
 
@@ -208,7 +249,7 @@ class ScriptedAnswerEngine:
     fail_with: list[Exception] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
 
-    def answer(self, question: ProcessedMessage) -> Answer:
+    def answer(self, question: ProcessedMessage, *, deadline: float | None = None) -> Answer:
         self.asked.append(question.message_key)
         if self.fail_with:
             raise self.fail_with.pop(0)

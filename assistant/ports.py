@@ -34,13 +34,17 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """What the conversation store decided about one inbound message."""
+    """What the conversation store decided about one inbound message (see ``services/admission.py``)."""
 
     outcome: Outcome
     conversation_reset: bool = False
     """The conversation's message or character budget was spent: its context was reset; tell the user."""
     first_over_limit: bool = False
     """This is the first message over the rate limit in its window: the one that gets told."""
+    resumed: bool = False
+    """An earlier attempt admitted this message and died before finishing: carry on where it stopped."""
+    reply_sent: bool = False
+    """(Resumed only) a status event proved that the earlier attempt's reply went out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,32 +54,72 @@ class AdmissionRequest:
     chars: int
     take_lease: bool
     """Questions take the user's processing lease; static replies only need de-duplication and rate."""
+    attempt: str
+    """This processing attempt's own id: a retry of one of its writes recognises the write as its own."""
 
 
-class ConversationStore(Protocol):
-    """Duplicate markers, the per-user processing lease, rate windows and conversation counters."""
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The answer stage's right to answer one message, and what earlier attempts left behind."""
+
+    granted: bool
+    answered: bool = False
+    """Not granted because the message was answered already (else: another attempt holds a live claim)."""
+    taken_over: bool = False
+    """An earlier attempt held the claim and died (or gave up on an ambiguous send)."""
+    parts_sent: int = 0
+    """Reply parts known to have gone out: recorded by the sender, or proved by a status event."""
+    parts: int = 0
+    """How many parts the earlier attempt's reply had, when it recorded that (multi-part replies)."""
+
+
+class SessionStore(Protocol):
+    """The answer engine's own conversation handle per user (Bedrock's session id), kept with the
+    conversation and dropped when it is reset or goes idle."""
+
+    def get_session(self, user_key: str) -> str | None: ...
+
+    def save_session(self, user_key: str, session_id: str) -> None: ...
+
+
+class ConversationStore(SessionStore, Protocol):
+    """Duplicate markers, the per-user processing lease, rate windows, conversation counters, answer
+    claims and the record of which reply parts went out. Every write names its owner (an attempt id), so a
+    retry of a write whose answer was lost recognises its own effect (docs/exactly-once.md)."""
 
     def admit(self, request: AdmissionRequest) -> Admission: ...
 
-    def forget(self, message_key: str, user_key: str) -> None:
-        """Undo an admission whose side effects failed, so that SQS's retry is not taken for a duplicate."""
+    def finish_reply(self, message_key: str) -> None:
+        """Record that the message's static reply went out (or needs no retry): the marker is final."""
         ...
 
     def release(self, user_key: str, owner: str) -> None:
-        """Free the user's lease if ``owner`` still holds it."""
+        """Free the user's lease if ``owner`` (a message key) still holds it."""
         ...
 
-    def claim_answer(self, message_key: str, seconds: int) -> bool:
-        """Claim the right to answer a message; False if it was answered or another worker is answering."""
+    def claim_answer(self, message_key: str, owner: str, seconds: int) -> Claim:
+        """Claim the right to answer a message for ``seconds``; also granted to ``owner``'s own retry."""
         ...
 
-    def complete_answer(self, message_key: str, *, owner_of: str | None = None) -> None:
-        """Mark a message answered; with ``owner_of`` (a user key), also release that user's lease if this
+    def record_progress(self, message_key: str, owner: str, *, parts_sent: int, parts: int) -> None:
+        """Before sending part ``parts_sent`` of a multi-part reply: the parts before it went out."""
+        ...
+
+    def reply_confirmed(self, message_key: str, part: int) -> bool:
+        """Whether a status event proved that reply part ``part`` of the message went out."""
+        ...
+
+    def confirm_delivery(self, message_key: str, part: int) -> None:
+        """A status event carried our callback data for this part: it went out. Idempotent."""
+        ...
+
+    def complete_answer(self, message_key: str, owner: str, *, lease_of: str | None = None) -> None:
+        """Mark a message answered and, with ``lease_of`` (a user key), release that user's lease if this
         message still holds it, in the same write."""
         ...
 
-    def abandon_answer(self, message_key: str) -> None:
-        """Give a claim back after a retryable failure, so the redelivery can answer."""
+    def abandon_answer(self, message_key: str, owner: str) -> None:
+        """Give a claim back when nothing was sent, so the redelivery can answer at once."""
         ...
 
 
@@ -101,12 +145,17 @@ class Messenger(Protocol):
         quote: str | None = None,
         callback_data: str | None = None,
     ) -> str:
-        """Send a text message; returns the service's message id."""
+        """Send a text message; returns the service's message id. Raises ``AmbiguousOutcome`` when the
+        request may have gone out (its answer was lost): never retried blindly, since WhatsApp has no
+        idempotency key."""
         ...
 
 
 class Publisher(Protocol):
-    def publish(self, event: ProcessedMessage) -> None: ...
+    def publish(self, event: ProcessedMessage) -> None:
+        """Publish an accepted message. A retry may publish it twice: the answer stage's claim makes
+        the second one a no-op."""
+        ...
 
 
 class MetricsSink(Protocol):
@@ -146,19 +195,12 @@ class Source:
 class Answer:
     text: str = field(repr=False)
     source: str
-    """Where the answer came from: ``acknowledgement``, ``knowledge_base``, ``guardrail``, ``no_answer``,
-    ``error``."""
+    """Where the answer came from: ``knowledge_base``, ``guardrail``, ``no_answer``, ``error``."""
     sources: tuple[Source, ...] = ()
 
 
-class SessionStore(Protocol):
-    """The answer engine's own conversation handle per user (Bedrock's session id), kept with the
-    conversation and dropped when it is reset or goes idle."""
-
-    def get_session(self, user_key: str) -> str | None: ...
-
-    def save_session(self, user_key: str, session_id: str) -> None: ...
-
-
 class AnswerEngine(Protocol):
-    def answer(self, question: ProcessedMessage) -> Answer: ...
+    def answer(self, question: ProcessedMessage, *, deadline: float | None = None) -> Answer:
+        """Answer a question; ``deadline`` (epoch seconds) is when the caller must have the answer: no
+        call or retry may run past it."""
+        ...

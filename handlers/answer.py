@@ -20,8 +20,9 @@ from assistant.bootstrap import answer_service
 from assistant.errors import MalformedPayload, RetryableError
 from assistant.models.envelope import unwrap_sqs_body
 
-# The answer engine's budget (60 s) plus sending, with margin: a question is started only with this left.
-MIN_MILLIS_PER_RECORD = 80_000
+# The answer engine's budget (60 s), a call's timeout (30 s) and sending: a question is started only with this
+# much left (the function's timeout is 120 s, and BatchSize is 1).
+MIN_MILLIS_PER_RECORD = 105_000
 
 logger = Logger()
 metrics = Metrics()
@@ -39,7 +40,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             "malformed processed-message event dropped", extra={"sqs_message_id": record.message_id}
         )
         return
-    answer_service().handle(question)
+    time_left = None if lambda_context is None else lambda_context.get_remaining_time_in_millis() / 1000
+    answer_service().handle(question, time_left=time_left)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -41,6 +41,18 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ThrottledRequestException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingError",
+    }
+)
+
 AWS_ERRORS = (ClientError, BotoCoreError)
 """What a botocore call raises; adapters catch exactly these and translate them."""
 
@@ -67,6 +79,26 @@ def translate(service: str, exc: Exception) -> Exception:
         # Connection errors, timeouts, credential refresh failures: all worth a retry.
         return RetryableError(f"{service}: {type(exc).__name__}")
     return exc
+
+
+def may_have_taken_effect(exc: Exception) -> bool:
+    """Whether a failed call may still have been applied: its request reached the service and the answer
+    was lost (a read timeout, a dropped connection, a 5xx). Throttling, a 4xx and a connection that was
+    never made prove that nothing happened."""
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500 and code not in THROTTLING_CODES
+    if isinstance(exc, ConnectTimeoutError | EndpointConnectionError):
+        return False
+    return isinstance(exc, ReadTimeoutError | ConnectionClosedError)
 
 
 def client(service: str, *, attempts: int = 3, read_timeout: float = 10, **kwargs: Any) -> Any:

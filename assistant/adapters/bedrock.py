@@ -7,7 +7,9 @@
 - Guardrail intervened: its message is the answer (source ``guardrail``). No citations: an honest "I don't
   know" with a pointer to the help desk (source ``no_answer``), never an ungrounded answer.
 - Throttling and transient errors: retried with exponential backoff and full jitter while the time budget
-  lasts, then a static apology (source ``error``). This engine never raises for an AWS error.
+  (60 s) lasts, then a static apology (source ``error``). The budget is cut to the caller's deadline, and no
+  call starts that could outlive that deadline (each call's read timeout is ``call_timeout_seconds``). This
+  engine never raises for an AWS error.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, error_code, translate
+from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, translate
 from assistant.errors import RejectedByService, RetryableError
 from assistant.ports import Answer, Clock, MetricsSink, ProcessedMessage, SessionStore, Source
 
@@ -69,9 +71,37 @@ class BedrockConfig:
     retrieval_results: int = 5
     help_desk: str = "the help desk"
     time_budget_seconds: float = 60.0
-    max_attempts: int = 5
+    call_timeout_seconds: float = 30.0
+    """The clients' read timeout: the longest one call can take."""
+    max_attempts: int = 12
     base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 8.0
     max_tokens: int = 600
+
+
+# Metric dimensions come from a fixed set (an error code is the service's word, not ours).
+_KNOWN_CODES = RETRYABLE_CODES | {
+    "ValidationException",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "UnrecognizedClientException",
+    "ReadTimeoutError",
+    "ConnectTimeoutError",
+    "EndpointConnectionError",
+    "ConnectionClosedError",
+}
+
+
+def _dimension(code: str) -> str:
+    return code if code in _KNOWN_CODES else "other"
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """When retries may still start (the budget) and when every call must be over (the deadline)."""
+
+    budget_end: float
+    deadline: float
 
 
 def title_of(uri: str, metadata: dict[str, Any] | None = None) -> str:
@@ -114,20 +144,25 @@ class BedrockKnowledgeBaseEngine:
         self._sleep = sleep
         self._rng = rng or random.Random()
 
-    def answer(self, question: ProcessedMessage) -> Answer:
-        deadline = self._clock.now() + self._config.time_budget_seconds
+    def answer(self, question: ProcessedMessage, *, deadline: float | None = None) -> Answer:
+        now = self._clock.now()
+        budget_end = now + self._config.time_budget_seconds
+        if deadline is not None:
+            budget_end = min(budget_end, deadline - self._config.call_timeout_seconds)
+        window = _Window(budget_end=budget_end, deadline=deadline if deadline is not None else float("inf"))
         try:
             if len(question.text) <= RETRIEVE_AND_GENERATE_LIMIT:
-                return self._retrieve_and_generate(question, deadline)
-            return self._retrieve_then_converse(question, deadline)
+                return self._retrieve_and_generate(question, window)
+            return self._retrieve_then_converse(question, window)
         except (RetryableError, RejectedByService) as exc:
-            self._metrics.count("AnswerError", 1, Reason=getattr(exc, "code", "retries_exhausted"))
+            reason = _dimension(exc.code) if isinstance(exc, RejectedByService) else "retries_exhausted"
+            self._metrics.count("AnswerError", 1, Reason=reason)
             logger.warning("answer engine failed", extra={"error": str(exc)})
             return Answer(APOLOGY.format(help_desk=self._config.help_desk), source="error")
 
     # -- the two call styles ------------------------------------------------------------------------------
 
-    def _retrieve_and_generate(self, question: ProcessedMessage, deadline: float) -> Answer:
+    def _retrieve_and_generate(self, question: ProcessedMessage, window: _Window) -> Answer:
         cfg = self._config
         request: dict[str, Any] = {
             "input": {"text": question.text},
@@ -156,13 +191,13 @@ class BedrockKnowledgeBaseEngine:
         if session:
             request["sessionId"] = session
         try:
-            response = self._call(lambda: self._agent.retrieve_and_generate(**request), deadline)
+            response = self._call(lambda: self._agent.retrieve_and_generate(**request), window)
         except RejectedByService as exc:
             if not session or exc.code not in ("ValidationException", "ResourceNotFoundException"):
                 raise
             # An expired or unknown Bedrock session: start a new one rather than fail the question.
             request.pop("sessionId")
-            response = self._call(lambda: self._agent.retrieve_and_generate(**request), deadline)
+            response = self._call(lambda: self._agent.retrieve_and_generate(**request), window)
         new_session = response.get("sessionId")
         if isinstance(new_session, str) and new_session != session:
             self._sessions.save_session(question.user_key, new_session)
@@ -181,7 +216,7 @@ class BedrockKnowledgeBaseEngine:
             return self._dont_know()
         return Answer(text=text, source="knowledge_base", sources=_sources(references))
 
-    def _retrieve_then_converse(self, question: ProcessedMessage, deadline: float) -> Answer:
+    def _retrieve_then_converse(self, question: ProcessedMessage, window: _Window) -> Answer:
         cfg = self._config
         retrieved = self._call(
             lambda: self._agent.retrieve(
@@ -191,7 +226,7 @@ class BedrockKnowledgeBaseEngine:
                     "vectorSearchConfiguration": {"numberOfResults": cfg.retrieval_results}
                 },
             ),
-            deadline,
+            window,
         )
         results = [r for r in retrieved.get("retrievalResults") or () if (r.get("content") or {}).get("text")]
         if not results:
@@ -222,7 +257,7 @@ class BedrockKnowledgeBaseEngine:
                     "guardrailVersion": cfg.guardrail_version,
                 },
             ),
-            deadline,
+            window,
         )
         content = ((response.get("output") or {}).get("message") or {}).get("content") or []
         text = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict)).strip()
@@ -243,20 +278,26 @@ class BedrockKnowledgeBaseEngine:
         self._metrics.count("NoAnswer")
         return Answer(DONT_KNOW.format(help_desk=self._config.help_desk), source="no_answer")
 
-    def _call(self, operation: Callable[[], T], deadline: float) -> T:
-        """Run a call, retrying retryable errors with full-jitter backoff while the budget lasts."""
+    def _call(self, operation: Callable[[], T], window: _Window) -> T:
+        """Run a call, retrying retryable errors with full-jitter backoff while the budget lasts; never start
+        a call that could outlive the deadline."""
+        cfg = self._config
         attempt = 0
         while True:
             attempt += 1
+            if self._clock.now() + cfg.call_timeout_seconds > window.deadline:
+                self._metrics.count("BedrockRetriesExhausted", 1, Code="deadline")
+                raise RetryableError("bedrock: no time left for a call")
             try:
                 return operation()
             except AWS_ERRORS as exc:
                 error = translate("bedrock", exc)
-                code = error_code(exc)
+                code = _dimension(error_code(exc))
                 if not isinstance(error, RetryableError):
                     raise error from None
-                delay = self._rng.uniform(0, self._config.base_delay_seconds * 2 ** (attempt - 1))
-                if attempt >= self._config.max_attempts or self._clock.now() + delay >= deadline:
+                ceiling = min(cfg.max_delay_seconds, cfg.base_delay_seconds * 2 ** (attempt - 1))
+                delay = self._rng.uniform(0, ceiling)
+                if attempt >= cfg.max_attempts or self._clock.now() + delay >= window.budget_end:
                     self._metrics.count("BedrockRetriesExhausted", 1, Code=code)
                     raise error from None
                 self._metrics.count("BedrockRetry", 1, Code=code)

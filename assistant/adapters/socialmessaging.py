@@ -10,12 +10,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, error_code, translate
-from assistant.errors import RejectedByService
+from assistant.adapters.aws import AWS_ERRORS, error_code, may_have_taken_effect, translate
+from assistant.errors import AmbiguousOutcome, RejectedByService
 from assistant.models.domain import Route
 from assistant.ports import Recipient
 
 logger = Logger(child=True)
+
+TYPING_RETRY_SECONDS = 600.0
+"""After the service refused a typing indicator, plain read receipts for this long, then try again."""
 
 
 def read_receipt(message_id: str, *, typing: bool) -> dict[str, Any]:
@@ -49,7 +52,8 @@ class SocialMessagingMessenger:
     """Give it a client that makes ONE attempt per call (``client("socialmessaging", attempts=1)``).
 
     A send is not idempotent: botocore's own retries would repeat a message after a read timeout, when it
-    may already have gone out. Only throttling, which guarantees nothing was sent, is retried here.
+    may already have gone out. Only throttling, which guarantees nothing was sent, is retried here; a call
+    that may have gone out raises ``AmbiguousOutcome`` for the caller to resolve (docs/exactly-once.md).
     """
 
     def __init__(
@@ -59,12 +63,16 @@ class SocialMessagingMessenger:
         *,
         throttle_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        typing_retry_seconds: float = TYPING_RETRY_SECONDS,
     ) -> None:
         self._client = client
         self._version = meta_api_version
-        self._typing_supported = True
         self._throttle_attempts = throttle_attempts
         self._sleep = sleep
+        self._monotonic = monotonic
+        self._typing_retry_seconds = typing_retry_seconds
+        self._typing_off_until = float("-inf")
 
     def _send(self, route: Route, message: dict[str, Any]) -> str:
         body = json.dumps(message, ensure_ascii=False).encode()
@@ -77,25 +85,38 @@ class SocialMessagingMessenger:
                     message=body,
                 )
             except AWS_ERRORS as exc:
-                if error_code(exc) == "ThrottledRequestException" and attempt < self._throttle_attempts:
+                code = error_code(exc)
+                if code == "ThrottledRequestException" and attempt < self._throttle_attempts:
                     self._sleep(random.uniform(0, 0.2 * 2**attempt))
                     continue
+                if may_have_taken_effect(exc):
+                    raise AmbiguousOutcome(f"socialmessaging: {code}") from None
                 raise translate("socialmessaging", exc) from None
             return str(response.get("messageId", ""))
         raise AssertionError("unreachable")
 
+    @property
+    def typing_supported(self) -> bool:
+        return self._monotonic() >= self._typing_off_until
+
     def mark_read(self, route: Route, message_id: str, *, typing: bool) -> None:
-        if typing and self._typing_supported:
+        if typing and self.typing_supported:
             try:
                 self._send(route, read_receipt(message_id, typing=True))
                 return
             except RejectedByService as exc:
                 if exc.code not in ("ValidationException", "InvalidParametersException"):
                     raise
-                # The service rejected the typing indicator: fall back to a plain receipt from now on.
-                logger.warning("typing indicator rejected; falling back to plain read receipts")
-                self._typing_supported = False
+                typing_rejected = True
+        else:
+            typing_rejected = False
         self._send(route, read_receipt(message_id, typing=False))
+        if typing_rejected:
+            # The same receipt without the indicator went through: the indicator itself is what the service
+            # refuses (a rejected message id would have failed both). Plain receipts for a while, then try
+            # again: a passing refusal must not switch typing off for the container's life.
+            logger.warning("typing indicator rejected; plain read receipts for a while")
+            self._typing_off_until = self._monotonic() + self._typing_retry_seconds
 
     def send_text(
         self,

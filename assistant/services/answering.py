@@ -1,22 +1,29 @@
-"""answer_question: the answer stage, consumer of the processed-messages topic.
+"""AnswerService: the answer stage, consumer of the processed-messages topic.
 
-It answers each message at most once (a claim on the message's duplicate marker), sends the reply quoting
-the question, and always gives the user's processing lease back, whatever happened.
+It answers each message exactly once (docs/exactly-once.md): a claim on the message's marker, owned by this
+attempt, keeps every other delivery off; each reply part carries callback data that its status events echo,
+so a send whose answer was lost is resolved by those events instead of being sent again; the completion and
+the release of the user's lease are one write. Whatever happens, the lease goes back.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 
 from aws_lambda_powertools import Logger
 
-from assistant.errors import PermanentError, RetryableError
+from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
 from assistant.models.domain import Route
-from assistant.ports import AnswerEngine, ConversationStore, Messenger, MetricsSink, ProcessedMessage
+from assistant.ports import AnswerEngine, Clock, ConversationStore, Messenger, MetricsSink, ProcessedMessage
 from assistant.services import replies
+from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
 
 logger = Logger(child=True)
+
+SEND_RESERVE_SECONDS = 15.0
+"""Of the function's remaining time, what is kept for sending the reply and recording it."""
 
 
 class AnswerService:
@@ -27,86 +34,156 @@ class AnswerService:
         messenger: Messenger,
         engine: AnswerEngine,
         metrics: MetricsSink,
+        clock: Clock,
         claim_seconds: int,
+        confirm_wait_seconds: float = 10.0,
         typing_every: float = 20.0,
     ) -> None:
         self._store = store
         self._messenger = messenger
         self._engine = engine
         self._metrics = metrics
+        self._clock = clock
         self._claim_seconds = claim_seconds
+        self._confirm_wait = confirm_wait_seconds
         self._typing_every = typing_every
 
-    def handle(self, question: ProcessedMessage) -> str:
+    def handle(self, question: ProcessedMessage, *, time_left: float | None = None) -> str:
+        """Answer one question; ``time_left`` is what the function has left, in seconds."""
         log = {"message_key": question.message_key[:12], "user_key": question.user_key[:12]}
         route = Route(question.origination_phone_number_id, question.meta_phone_number_id)
-        released = False
-        try:
-            if not self._store.claim_answer(question.message_key, self._claim_seconds):
-                # Answered already, or another worker is answering it now: that worker owns the lease.
-                released = True
-                self._metrics.count("DuplicateAnswerSkipped")
-                logger.info("already answered or being answered", extra=log)
-                return "duplicate"
-            try:
-                with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
-                    answer = self._engine.answer(question)
-                body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
-                if question.conversation_reset:
-                    body = f"{replies.CONVERSATION_RESET}\n\n{body}"
-                self._send(route, question, body)
-            except RetryableError:
-                self._store.abandon_answer(question.message_key)
-                raise
-            except PermanentError as exc:
-                # Nothing a retry can mend: the user still hears from us once, and the claim is kept.
-                self._metrics.count("AnswerFailed")
-                logger.warning("answer failed", extra={**log, "error": str(exc)})
-                self._apologise(route, question)
-                released = self._complete(question)
-                return "failed"
-            released = self._complete(question)
-            self._metrics.count("Answered", 1, Source=answer.source)
-            logger.info("answered", extra={**log, "source": answer.source, "sources": len(answer.sources)})
-            return "answered"
-        finally:
-            if not released:
-                self._store.release(question.user_key, owner=question.message_key)
+        deadline = None if time_left is None else self._clock.now() + time_left - SEND_RESERVE_SECONDS
+        owner = uuid.uuid4().hex
+        claim = self._store.claim_answer(question.message_key, owner, self._claim_seconds)
+        if not claim.granted:
+            # Answered already, or another attempt is answering it now: that attempt owns the lease.
+            self._metrics.count("DuplicateAnswerSkipped")
+            logger.info("already answered or being answered", extra=log)
+            return "duplicate"
+        if claim.taken_over:
+            self._metrics.count("ClaimTakenOver")
+        if claim.parts_sent > 0:
+            # An earlier attempt's reply went out (its sender or a status event says so) and it died before
+            # recording the answer. Send nothing: record it. A beginning of a multi-part reply cannot be
+            # continued word for word, so it stays a beginning.
+            if claim.parts_sent < claim.parts:
+                self._metrics.count("ReplyIncomplete")
+            self._complete(question, owner)
+            logger.info("answer recovered from an earlier attempt", extra=log)
+            return "recovered"
 
-    def _complete(self, question: ProcessedMessage) -> bool:
-        """Mark answered and release the lease in one write. The reply is out: a failure here must not make
-        SQS redeliver (that would answer twice); the claim keeps duplicates off until it expires."""
         try:
-            self._store.complete_answer(question.message_key, owner_of=question.user_key)
-        except (RetryableError, PermanentError) as exc:
-            self._metrics.count("CompleteFailed")
-            logger.warning("could not mark the answer done", extra={"error": str(exc)})
-            return False
-        return True
+            with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
+                answer = self._engine.answer(question, deadline=deadline)
+            body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
+            source = answer.source
+        except PermanentError as exc:
+            # Nothing a retry can mend: the user still hears from us once.
+            self._metrics.count("AnswerFailed")
+            logger.warning("answer failed", extra={**log, "error": str(exc)})
+            body, source = replies.APOLOGY, "error"
+        except Exception:
+            # Retryable, or a bug: nothing went out, so the redelivery may answer; the user gets the lease.
+            self._give_back(question, owner)
+            raise
+        if question.conversation_reset and source != "error":
+            body = f"{replies.CONVERSATION_RESET}\n\n{body}"
 
-    def _send(self, route: Route, question: ProcessedMessage, body: str) -> None:
-        for index, part in enumerate(split_message(body)):
+        try:
+            self._send(route, question, owner, body, deadline)
+        except AmbiguousOutcome:
+            # Still unresolved after waiting for its status event: keep the claim. The redelivery takes it
+            # over once it lapses and asks the status events again; the user is not kept waiting meanwhile.
+            self._metrics.count("AmbiguousSendDeferred")
+            self._release(question)
+            raise
+        except RetryableError:
+            self._give_back(question, owner)
+            raise
+        except PermanentError as exc:
+            self._metrics.count("ReplyRejected")
+            logger.warning("reply rejected", extra={**log, "error": str(exc)})
+            source = "rejected"
+        self._complete(question, owner)
+        self._metrics.count("Answered", 1, Source=source)
+        logger.info("answered", extra={**log, "source": source})
+        return "answered"
+
+    def _send(
+        self, route: Route, question: ProcessedMessage, owner: str, body: str, deadline: float | None
+    ) -> None:
+        """Send the reply's parts in order, each at most once. Raises only for the first part: once the user
+        has the beginning, a retry would send it again from the start."""
+        parts = split_message(body)
+        for index, part in enumerate(parts):
             try:
+                if index:
+                    self._store.record_progress(
+                        question.message_key, owner, parts_sent=index, parts=len(parts)
+                    )
                 self._messenger.send_text(
                     route,
                     question.recipient,
                     part,
                     quote=question.message_id if index == 0 else None,
-                    callback_data=question.message_key,
+                    callback_data=reply_callback(question.message_key, index),
                 )
-            except (RetryableError, PermanentError) as exc:
+            except AmbiguousOutcome:
+                if self._confirmed(question.message_key, index, deadline):
+                    continue
                 if index == 0:
                     raise
-                # The user has the beginning of the answer: a retry would send it again from the start.
-                self._metrics.count("ReplyIncomplete")
-                logger.warning("reply cut short", extra={"error": str(exc), "parts_sent": index})
+                self._cut_short(index)
+                return
+            except AssistantError:
+                if index == 0:
+                    raise
+                self._cut_short(index)
                 return
 
-    def _apologise(self, route: Route, question: ProcessedMessage) -> None:
+    def _confirmed(self, message_key: str, part: int, deadline: float | None) -> bool:
+        """Wait briefly for a status event that proves the part went out (the inbound function records it)."""
+        until = self._clock.now() + self._confirm_wait
+        if deadline is not None:
+            until = min(until, deadline)
+        while True:
+            try:
+                if self._store.reply_confirmed(message_key, part):
+                    self._metrics.count("AmbiguousSendConfirmed")
+                    return True
+            except AssistantError as exc:
+                logger.warning("could not read the reply's status", extra={"error": str(exc)})
+            if self._clock.now() >= until:
+                return False
+            self._clock.sleep(1.0)
+
+    def _cut_short(self, parts_sent: int) -> None:
+        self._metrics.count("ReplyIncomplete")
+        logger.warning("reply cut short", extra={"parts_sent": parts_sent})
+
+    def _complete(self, question: ProcessedMessage, owner: str) -> None:
+        """Mark answered and release the lease in one write. The reply is out: a failure here must not make
+        SQS redeliver for nothing; a redelivery would find the reply's status and send nothing anyway."""
         try:
-            self._send(route, question, replies.APOLOGY)
-        except (RetryableError, PermanentError) as exc:
-            logger.warning("apology not sent", extra={"error": str(exc)})
+            self._store.complete_answer(question.message_key, owner, lease_of=question.user_key)
+        except AssistantError as exc:
+            self._metrics.count("CompleteFailed")
+            logger.warning("could not mark the answer done", extra={"error": str(exc)})
+            self._release(question)
+
+    def _give_back(self, question: ProcessedMessage, owner: str) -> None:
+        """Nothing went out: give the claim back for the redelivery, and the lease to the user."""
+        try:
+            self._store.abandon_answer(question.message_key, owner)
+        except AssistantError as exc:
+            logger.warning("could not give the claim back; it lapses by itself", extra={"error": str(exc)})
+        self._release(question)
+
+    def _release(self, question: ProcessedMessage) -> None:
+        try:
+            self._store.release(question.user_key, owner=question.message_key)
+        except AssistantError as exc:
+            logger.warning("could not release the lease; it expires by itself", extra={"error": str(exc)})
 
 
 class _TypingKeeper:
@@ -135,5 +212,5 @@ class _TypingKeeper:
         while not self._stop.wait(self._every):
             try:
                 self._messenger.mark_read(self._route, self._message_id, typing=True)
-            except (RetryableError, PermanentError) as exc:
+            except AssistantError as exc:
                 logger.warning("typing indicator refresh failed", extra={"error": str(exc)})

@@ -1,21 +1,23 @@
-"""handle_inbound: what happens to each message and status of an inbound notification.
+"""InboundService: what happens to each message and status of an inbound notification.
 
 Per message, on the happy path: one DynamoDB transaction (duplicate marker + lease + rate window + counters),
-one SendWhatsAppMessage (read receipt with typing indicator), one SNS publish.
+one SendWhatsAppMessage (read receipt with typing indicator), one SNS publish. Every step is a state of the
+message state machine in docs/exactly-once.md: a retry after a crash or an ambiguous outcome at any step
+finds the marker, recognises what it did, and carries on from there.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
-from assistant.errors import PermanentError, RetryableError
+from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
 from assistant.models.domain import Envelope, InboundMessage, MessageKind, StatusEvent
 from assistant.ports import (
     Admission,
     AdmissionRequest,
-    Clock,
     ConversationStore,
     Hasher,
     Messenger,
@@ -26,11 +28,29 @@ from assistant.ports import (
     Recipient,
 )
 from assistant.services import replies
+from assistant.services.delivery import parse_reply_callback, reply_callback
 
 logger = Logger(child=True)
 
 _QUESTION_KINDS = {MessageKind.TEXT, MessageKind.INTERACTIVE, MessageKind.BUTTON}
 _SILENT_KINDS = {MessageKind.REACTION, MessageKind.SYSTEM}
+
+# Metric dimensions come from fixed sets: a crafted status or error code must not mint a new metric (or put
+# a phone number in the logs, where EMF writes its dimensions).
+STATUSES = frozenset({"accepted", "deleted", "delivered", "failed", "read", "sent", "warning", "played"})
+ERROR_CODES = frozenset(
+    {
+        0, 1, 2, 3, 4, 10, 100, 190, 200, 368, 470, 80007, 130429, 130472, 130497, 131000, 131005, 131008,
+        131009, 131016, 131021, 131026, 131031, 131037, 131042, 131045, 131047, 131048, 131049, 131050,
+        131051, 131052, 131053, 131056, 131057, 132000, 132001, 132005, 132007, 132012, 132015, 132016,
+        132068, 132069, 133000, 133004, 133005, 133006, 133008, 133009, 133010, 133015, 133016, 134011,
+        135000,
+    }
+)  # fmt: skip
+
+
+def bounded(value: str, allowed: frozenset[str]) -> str:
+    return value if value in allowed else "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +86,6 @@ class InboundService:
         messenger: Messenger,
         publisher: Publisher,
         hasher: Hasher,
-        clock: Clock,
         metrics: MetricsSink,
         policy: InboundPolicy,
     ) -> None:
@@ -74,27 +93,50 @@ class InboundService:
         self._messenger = messenger
         self._publisher = publisher
         self._hasher = hasher
-        self._clock = clock
         self._metrics = metrics
         self._policy = policy
 
     def handle(self, envelope: Envelope) -> list[str]:
-        """Handle every message and status; returns one outcome per message (for summaries and tests)."""
+        """Handle every message and status; returns one outcome per message (for summaries and tests).
+
+        A failure of one item does not stop the others: each is tried, and the first failure is raised at
+        the end, so SQS redelivers the record and the items that went through recognise themselves."""
         if envelope.skipped:
             logger.warning("skipped malformed items in an entry", extra={"count": envelope.skipped})
             self._metrics.count("MalformedItem", envelope.skipped)
+        failure: AssistantError | None = None
         for status in envelope.statuses:
-            self._record_status(status)
-        return [self._handle_message(message) for message in envelope.messages]
+            try:
+                self._record_status(status)
+            except AssistantError as exc:
+                failure = failure or exc
+        outcomes = []
+        for message in envelope.messages:
+            try:
+                outcomes.append(self._handle_message(message))
+            except AssistantError as exc:
+                # A permanent error (IAM, a missing topic) is retried too, and ends in the dead-letter
+                # queue rather than lost.
+                failure = failure or exc
+                outcomes.append("failed")
+        if failure is not None:
+            raise RetryableError(f"an item failed: {failure}") from None
+        return outcomes
 
     # -- statuses -----------------------------------------------------------------------------------------
 
     def _record_status(self, status: StatusEvent) -> None:
-        self._metrics.count("MessageStatus", 1, Status=status.status)
+        self._metrics.count("MessageStatus", 1, Status=bounded(status.status, STATUSES))
         if status.status == "failed":
-            codes = status.error_codes or (0,)
-            for code in codes:
-                self._metrics.count("MessageFailed", 1, ErrorCode=str(code))
+            for code in status.error_codes or (0,):
+                self._metrics.count(
+                    "MessageFailed", 1, ErrorCode=str(code) if code in ERROR_CODES else "other"
+                )
+        ours = parse_reply_callback(status.callback_data)
+        if ours is not None:
+            # Any status of a reply part (even "failed": the service took it) proves it went out; an
+            # ambiguous send is resolved by this record instead of being sent twice.
+            self._store.confirm_delivery(*ours)
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -108,24 +150,56 @@ class InboundService:
             logger.info("no reply needed", extra=log)
             return "silent"
 
+        static, reason = self._static_reply(message, ukey)
+        text = message.question_text or ""
+        request = AdmissionRequest(
+            message_key=mkey,
+            user_key=ukey,
+            chars=0 if static else len(text),
+            take_lease=static is None,
+            attempt=uuid.uuid4().hex,
+        )
+        admission = self._store.admit(request)
+        outcome = admission.outcome
+        logger.info(
+            "admitted",
+            extra={**log, "outcome": outcome.value, "resumed": admission.resumed},
+        )
+        if outcome is Outcome.DUPLICATE:
+            self._metrics.count("DuplicateMessage")
+            return "duplicate"
+        if admission.resumed:
+            self._metrics.count("MessageResumed")
+        if outcome is Outcome.ACCEPTED and static is None:
+            return self._accept(message, text, mkey, ukey, admission)
+        if outcome is Outcome.BUSY:
+            self._metrics.count("UserBusy")
+            self._deliver(message, mkey, admission, replies.BUSY)
+            return "busy"
+        if outcome is Outcome.RATE_LIMITED:
+            self._metrics.count("RateLimited")
+            self._deliver(
+                message, mkey, admission, replies.RATE_LIMITED if admission.first_over_limit else None
+            )
+            return "rate_limited"
+        self._metrics.count("StaticReply", 1, Reason=reason)
+        self._deliver(message, mkey, admission, static)
+        return reason
+
+    def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
+        """The static reply this message gets whatever the store says, or None for a question."""
         if self._policy.allowed_user_keys and ukey not in self._policy.allowed_user_keys:
-            return self._static(message, mkey, ukey, replies.NOT_ALLOWED, "not_allowed", log)
+            return replies.NOT_ALLOWED, "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:
-            return self._static(message, mkey, ukey, replies.WELCOME, "welcome", log)
+            return replies.WELCOME, "welcome"
         text = message.question_text if message.kind in _QUESTION_KINDS else None
         if text is None or not text.strip():
-            return self._static(message, mkey, ukey, replies.UNSUPPORTED, "unsupported", log)
+            return replies.UNSUPPORTED, "unsupported"
         if len(text) > self._policy.max_text_chars:
-            reply = replies.TOO_LONG.format(length=len(text), limit=self._policy.max_text_chars)
-            return self._static(message, mkey, ukey, reply, "too_long", log)
-        return self._question(message, text, mkey, ukey, log)
+            return replies.TOO_LONG.format(length=len(text), limit=self._policy.max_text_chars), "too_long"
+        return None, "question"
 
-    def _question(self, message: InboundMessage, text: str, mkey: str, ukey: str, log: dict[str, str]) -> str:
-        admission = self._store.admit(
-            AdmissionRequest(message_key=mkey, user_key=ukey, chars=len(text), take_lease=True)
-        )
-        if admission.outcome is not Outcome.ACCEPTED:
-            return self._refused(message, admission, mkey, ukey, log)
+    def _accept(self, message: InboundMessage, text: str, mkey: str, ukey: str, admission: Admission) -> str:
         self._mark_read(message, typing=True)
         event = ProcessedMessage(
             message_key=mkey,
@@ -141,64 +215,63 @@ class InboundService:
         )
         try:
             self._publisher.publish(event)
-        except (RetryableError, PermanentError) as exc:
-            # Undo the admission so SQS's retry is not taken for a duplicate; a permanent error (IAM,
-            # a missing topic) is retried too, and ends in the dead-letter queue rather than lost.
-            self._store.forget(mkey, ukey)
-            raise RetryableError(f"publish failed: {exc}") from None
+        except AssistantError:
+            # The marker stays unfinished: SQS's redelivery, once this attempt has lapsed, resumes it and
+            # publishes. Meanwhile the lease goes back, so the user is never told "still working" about a
+            # question nobody holds.
+            self._release_quietly(ukey, mkey)
+            raise
         if admission.conversation_reset:
             self._metrics.count("ConversationReset")
         self._metrics.count("MessageAccepted", 1, Kind=message.kind.value)
-        logger.info("accepted", extra=log)
         return "accepted"
 
-    def _static(
-        self, message: InboundMessage, mkey: str, ukey: str, reply: str, outcome: str, log: dict[str, str]
-    ) -> str:
-        admission = self._store.admit(
-            AdmissionRequest(message_key=mkey, user_key=ukey, chars=0, take_lease=False)
-        )
-        if admission.outcome is not Outcome.ACCEPTED:
-            return self._refused(message, admission, mkey, ukey, log)
+    def _deliver(self, message: InboundMessage, mkey: str, admission: Admission, body: str | None) -> None:
+        """A static reply, sent at most once: part 0 of the message's reply, with its callback data."""
+        if admission.reply_sent:
+            # A status event proved the earlier attempt's reply went out: record it, send nothing.
+            self._finish(mkey)
+            return
         self._mark_read(message, typing=False)
-        self._reply(message, mkey, ukey, reply)
-        self._metrics.count("StaticReply", 1, Reason=outcome)
-        logger.info("static reply", extra={**log, "reason": outcome})
-        return outcome
-
-    def _refused(
-        self, message: InboundMessage, admission: Admission, mkey: str, ukey: str, log: dict[str, str]
-    ) -> str:
-        outcome = admission.outcome
-        logger.info("refused", extra={**log, "outcome": outcome.value})
-        if outcome is Outcome.DUPLICATE:
-            self._metrics.count("DuplicateMessage")
-            return "duplicate"
-        self._mark_read(message, typing=False)
-        if outcome is Outcome.BUSY:
-            self._metrics.count("UserBusy")
-            self._reply(message, mkey, ukey, replies.BUSY)
-            return "busy"
-        self._metrics.count("RateLimited")
-        if admission.first_over_limit:
-            self._reply(message, mkey, ukey, replies.RATE_LIMITED)
-        return "rate_limited"
-
-    def _reply(self, message: InboundMessage, mkey: str, ukey: str, body: str) -> None:
+        if body is None:
+            return
         try:
-            self._messenger.send_text(message.route, recipient_of(message), body, quote=message.message_id)
-        except RetryableError:
-            # Undo the duplicate marker so that SQS's retry sends this reply instead of dropping it.
-            self._store.forget(mkey, ukey)
+            self._messenger.send_text(
+                message.route,
+                recipient_of(message),
+                body,
+                quote=message.message_id,
+                callback_data=reply_callback(mkey, 0),
+            )
+        except AmbiguousOutcome:
+            # It may have gone out. The marker stays unfinished; the redelivery, after the visibility
+            # timeout, resumes it, and sends only if no status event has proved this part sent by then.
+            self._metrics.count("AmbiguousSend")
             raise
         except PermanentError as exc:
             self._metrics.count("ReplyRejected")
             logger.warning("static reply rejected", extra={"error": str(exc)})
+        self._finish(mkey)
+
+    def _finish(self, mkey: str) -> None:
+        try:
+            self._store.finish_reply(mkey)
+        except AssistantError as exc:
+            # The reply is out; failing the record would not make it more so. A redelivery that resumes
+            # this message finds the reply's status event and sends nothing.
+            self._metrics.count("FinishFailed")
+            logger.warning("could not record the reply as sent", extra={"error": str(exc)})
+
+    def _release_quietly(self, ukey: str, mkey: str) -> None:
+        try:
+            self._store.release(ukey, owner=mkey)
+        except AssistantError as exc:
+            logger.warning("could not release the lease; it expires by itself", extra={"error": str(exc)})
 
     def _mark_read(self, message: InboundMessage, *, typing: bool) -> None:
         # A read receipt is a courtesy: its failure must neither fail the record nor lose the message.
         try:
             self._messenger.mark_read(message.route, message.message_id, typing=typing)
-        except (RetryableError, PermanentError) as exc:
+        except AssistantError as exc:
             self._metrics.count("ReadReceiptFailed")
             logger.warning("read receipt failed", extra={"error": str(exc)})

@@ -6,17 +6,14 @@ import threading
 
 import pytest
 
-from assistant.errors import RejectedByService, RetryableError
-from assistant.fakes import (
-    FixedClock,
-    InMemoryConversationStore,
-    RecordingMessenger,
-    RecordingMetrics,
-    ScriptedAnswerEngine,
-)
-from assistant.ports import AdmissionRequest, Answer, ProcessedMessage, Recipient, Source
+from assistant.errors import AmbiguousOutcome, RejectedByService, RetryableError
+from assistant.ports import Answer, ProcessedMessage, Recipient, Source
 from assistant.services import replies
 from assistant.services.answering import AnswerService
+from assistant.services.delivery import reply_callback
+from tests.worlds import World as Both
+
+ANSWER_VISIBILITY_SECONDS = 720  # template.yaml: SQS redelivers a failed record after this
 
 
 def question(
@@ -36,31 +33,23 @@ def question(
     )
 
 
-class World:
+class World(Both):
     def __init__(self, answer: str = "An answer.") -> None:
-        self.clock = FixedClock()
-        self.store = InMemoryConversationStore(self.clock)
-        self.messenger = RecordingMessenger()
-        self.engine = ScriptedAnswerEngine(text=answer)
-        self.metrics = RecordingMetrics()
-        self.service = AnswerService(
-            store=self.store,
-            messenger=self.messenger,
-            engine=self.engine,
-            metrics=self.metrics,
-            claim_seconds=120,
-        )
+        super().__init__(answer=answer)
+        self.service = self.answer
 
-    def admit(self, key: str = "m1") -> None:
-        self.store.admit(AdmissionRequest(message_key=key, user_key="u1", chars=10, take_lease=True))
-        assert self.store.holder("u1") == key
+    def redelivered(self, q: ProcessedMessage) -> str:
+        self.clock.advance(ANSWER_VISIBILITY_SECONDS)
+        return self.service.handle(q)
 
 
 def test_answer_quotes_the_question_and_releases_the_lease() -> None:
     world = World()
     world.admit()
     assert world.service.handle(question()) == "answered"
-    assert world.messenger.texts == [{"to": "15550001111", "body": "An answer.", "quote": "wamid.m1"}]
+    assert world.messenger.texts == [
+        {"to": "15550001111", "body": "An answer.", "quote": "wamid.m1", "callback": reply_callback("m1", 0)}
+    ]
     assert world.store.holder("u1") is None
     assert world.metrics.counts["Answered test"] == 1
 
@@ -99,7 +88,7 @@ def test_retryable_failure_releases_lease_and_leaves_the_message_answerable() ->
     with pytest.raises(RetryableError):
         world.service.handle(question())
     assert world.store.holder("u1") is None
-    assert world.service.handle(question()) == "answered"
+    assert world.service.handle(question()) == "answered"  # the claim was given back: at once
     assert len(world.messenger.texts) == 1
 
 
@@ -107,8 +96,9 @@ def test_permanent_failure_apologises_once_releases_lease_and_is_not_retried() -
     world = World()
     world.admit()
     world.engine.fail_with = [RejectedByService("bedrock", "ValidationException")]
-    assert world.service.handle(question()) == "failed"
+    assert world.service.handle(question()) == "answered"
     assert [t["body"] for t in world.messenger.texts] == [replies.APOLOGY]
+    assert world.metrics.counts["Answered error"] == 1
     assert world.store.holder("u1") is None
     assert world.service.handle(question()) == "duplicate"
     assert len(world.messenger.texts) == 1
@@ -129,14 +119,15 @@ def test_typing_indicator_is_sent_again_while_a_slow_answer_is_worked_on() -> No
         messenger=world.messenger,
         engine=world.engine,
         metrics=world.metrics,
-        claim_seconds=120,
+        clock=world.clock,
+        claim_seconds=150,
         typing_every=0.05,
     )
     world.admit()
     slow = threading.Event()
     original = world.engine.answer
 
-    def slow_answer(q: ProcessedMessage) -> Answer:
+    def slow_answer(q: ProcessedMessage, *, deadline: float | None = None) -> Answer:
         slow.wait(0.3)
         return original(q)
 
@@ -160,8 +151,9 @@ def test_crash_mid_answer_releases_the_lease() -> None:
 
 def test_answer_never_frees_a_lease_someone_else_holds() -> None:
     world = World()
+    world.admit("m1")
+    world.store.release("u1", "m1")
     world.admit("m2")
-    world.store.markers["m1"] = {}
     world.service.handle(question("m1"))
     assert world.store.holder("u1") == "m2"
 
@@ -169,7 +161,7 @@ def test_answer_never_frees_a_lease_someone_else_holds() -> None:
 def test_duplicate_event_arriving_while_the_first_is_answered_leaves_the_lease_alone() -> None:
     world = World()
     world.admit()
-    assert world.store.claim_answer("m1", 120)  # the first worker is answering right now
+    assert world.store.claim_answer("m1", "first", 150).granted  # the first worker is answering right now
     assert world.service.handle(question()) == "duplicate"
     assert world.store.holder("u1") == "m1"
 
@@ -179,15 +171,79 @@ def test_failure_to_mark_answered_after_the_reply_is_sent_does_not_make_sqs_rede
     world.admit()
     original = world.store.complete_answer
 
-    def failing(message_key: str, *, owner_of: str | None = None) -> None:
+    def failing(message_key: str, owner: str, *, lease_of: str | None = None) -> None:
         raise RetryableError("dynamodb: InternalServerError")
 
     world.store.complete_answer = failing  # type: ignore[method-assign]
-    assert world.service.handle(question()) == "answered"  # no exception: the record is done
-    assert world.store.holder("u1") is None  # the lease is still given back
+    world.store.release = _raise(RetryableError("dynamodb: InternalServerError"))  # type: ignore[method-assign]
+    assert world.service.handle(question()) == "answered"  # no exception, though the release raised too
     world.store.complete_answer = original  # type: ignore[method-assign]
     assert world.service.handle(question()) == "duplicate"  # the claim keeps a duplicate off
+    world.store.confirm_delivery("m1", 0)  # the reply's status event
+    assert world.redelivered(question()) == "recovered"  # a late copy completes it and sends nothing
     assert len(world.messenger.texts) == 1
+
+
+def _raise(exc: Exception):  # type: ignore[no-untyped-def]
+    def fail(*args: object, **kwargs: object) -> None:
+        raise exc
+
+    return fail
+
+
+def test_ambiguous_send_confirmed_by_its_status_is_not_sent_again() -> None:
+    world = World()
+    world.admit()
+    world.messenger.lose_answers = 1
+    polls = []
+    reply_confirmed = world.store.reply_confirmed
+
+    def status_arrives_on_second_poll(message_key: str, part: int) -> bool:
+        polls.append(world.clock.now())
+        if len(polls) == 2:
+            world.store.confirm_delivery(message_key, part)  # the inbound function records the status
+        return reply_confirmed(message_key, part)
+
+    world.store.reply_confirmed = status_arrives_on_second_poll  # type: ignore[method-assign]
+    assert world.service.handle(question()) == "answered"
+    assert polls[1] - polls[0] == 1.0  # it waited (on the clock) between polls
+    assert len(world.messenger.texts) == 1
+    assert world.metrics.counts["AmbiguousSendConfirmed"] == 1
+    assert world.store.holder("u1") is None
+
+
+def test_unconfirmed_ambiguous_send_is_deferred_and_the_retry_decides_from_the_status() -> None:
+    world = World()
+    world.admit()
+    world.messenger.lose_answers = 1
+    with pytest.raises(RetryableError):
+        world.service.handle(question())
+    assert world.store.holder("u1") is None  # the user is not kept waiting meanwhile
+    assert world.service.handle(question()) == "duplicate"  # the claim is kept until it lapses
+    world.store.confirm_delivery("m1", 0)  # the late status event
+    assert world.redelivered(question()) == "recovered"
+    assert len(world.messenger.texts) == 1
+    assert world.engine.asked == ["m1"]
+
+
+def test_ambiguous_send_that_never_went_out_is_sent_by_the_retry() -> None:
+    world = World()
+    world.admit()
+    send = world.messenger.send_text
+    world.messenger.send_text = _raise(AmbiguousOutcome("socialmessaging: InternalServerException"))  # type: ignore[method-assign]
+    with pytest.raises(RetryableError):
+        world.service.handle(question())
+    world.messenger.send_text = send  # type: ignore[method-assign]
+    assert world.redelivered(question()) == "answered"
+    assert len(world.messenger.texts) == 1
+
+
+def test_a_retried_claim_of_the_same_attempt_is_its_own() -> None:
+    world = World()
+    world.admit()
+    assert world.store.claim_answer("m1", "me", 150).granted
+    assert world.store.claim_answer("m1", "me", 150).granted  # botocore's retry of the same write
+    assert not world.store.claim_answer("m1", "other", 150).granted
 
 
 def test_failure_on_a_later_part_of_a_long_reply_never_resends_the_first_part() -> None:

@@ -97,3 +97,21 @@ def test_sam_transform_expands_the_template_into_plain_cloudformation() -> None:
     assert not any(t.startswith("AWS::Serverless::") for t in types)
     mappings = [r for r in result["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert all(m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+def test_lifetimes_in_the_template_keep_the_exactly_once_order() -> None:
+    """docs/exactly-once.md: a function's timeout < what it owns (timeout + margin) < the queue's
+    visibility timeout, so SQS's retry always finds the dead attempt's hold lapsed."""
+    from assistant.config import MARGIN_SECONDS
+
+    template = load_template(ROOT / "template.yaml")
+    resources = template["Resources"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    timeout_of = {"InboundFunction": "INBOUND_TIMEOUT_SECONDS", "AnswerFunction": "ANSWER_TIMEOUT_SECONDS"}
+    for spec in functions(template):
+        assert spec.timeout_seconds == int(env[timeout_of[spec.logical_id]]), spec.logical_id
+        visibility = resources[spec.queue["Fn::GetAtt"][0]]["Properties"]["VisibilityTimeout"]
+        assert visibility > spec.timeout_seconds + MARGIN_SECONDS, spec.logical_id
+    lease = template["Parameters"]["LockLeaseSeconds"]
+    answer_claim = int(env["ANSWER_TIMEOUT_SECONDS"]) + MARGIN_SECONDS
+    assert lease["MinValue"] >= answer_claim and lease["Default"] >= answer_claim

@@ -8,13 +8,16 @@ REQUIRED = {
     "TABLE_NAME": "t",
     "PROCESSED_TOPIC_ARN": "arn:topic",
     "HASH_KEY_SECRET_ARN": "arn:secret",
-    "ANSWER_ENGINE": "ack",
+    "KNOWLEDGE_BASE_ID": "KB",
+    "GENERATION_MODEL_ARN": "arn:model",
+    "GUARDRAIL_ID": "g",
+    "GUARDRAIL_VERSION": "1",
 }
 
 
-def test_bedrock_engine_needs_its_knowledge_base_and_guardrail() -> None:
+def test_the_engine_needs_its_knowledge_base_and_guardrail() -> None:
     with pytest.raises(ConfigurationError, match="KNOWLEDGE_BASE_ID"):
-        Settings.from_env(REQUIRED | {"ANSWER_ENGINE": "bedrock"})
+        Settings.from_env({k: v for k, v in REQUIRED.items() if k != "KNOWLEDGE_BASE_ID"})
 
 
 def test_defaults_apply_when_only_required_variables_are_set() -> None:
@@ -40,9 +43,20 @@ def test_allow_list_is_parsed_and_plus_signs_dropped() -> None:
     assert settings.allowed_users == frozenset({"15550001111", "US.123"})
 
 
-def test_unknown_answer_engine_is_rejected() -> None:
-    with pytest.raises(ConfigurationError, match="ANSWER_ENGINE"):
-        Settings.from_env(REQUIRED | {"ANSWER_ENGINE": "oracle"})
+def test_a_lease_shorter_than_the_answer_claim_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="LOCK_LEASE_SECONDS"):
+        Settings.from_env(REQUIRED | {"LOCK_LEASE_SECONDS": "1"})
+    with pytest.raises(ConfigurationError, match="LOCK_LEASE_SECONDS"):
+        Settings.from_env(REQUIRED | {"LOCK_LEASE_SECONDS": "120"})  # equal to the timeout: no margin
+    settings = Settings.from_env(REQUIRED | {"ANSWER_TIMEOUT_SECONDS": "60", "LOCK_LEASE_SECONDS": "90"})
+    assert settings.claim_seconds == 90
+
+
+def test_claims_and_attempts_outlive_their_functions_by_a_margin() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert settings.claim_seconds > settings.answer_timeout_seconds
+    assert settings.attempt_seconds > settings.inbound_timeout_seconds
+    assert settings.lock_lease_seconds >= settings.claim_seconds
 
 
 def test_every_variable_has_a_description() -> None:

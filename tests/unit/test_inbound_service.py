@@ -1,50 +1,34 @@
-"""handle_inbound with fakes: what each kind of message gets, and what it must never get."""
+"""InboundService with fakes: what each kind of message gets, and what it must never get."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from assistant.adapters.system import HmacHasher
-from assistant.errors import RejectedByService, RetryableError
-from assistant.fakes import (
-    FixedClock,
-    InMemoryConversationStore,
-    RecordingMessenger,
-    RecordingMetrics,
-    RecordingPublisher,
-)
+from assistant.errors import AmbiguousOutcome, RejectedByService, RetryableError
 from assistant.models.envelope import parse_envelope
 from assistant.services import replies
-from assistant.services.inbound import InboundPolicy, InboundService, user_key
+from assistant.services.inbound import message_key, user_key
 from tests.conftest import load_fixture, text_envelope, with_message
+from tests.worlds import HASHER
+from tests.worlds import World as Both
 
-HASHER = HmacHasher(b"k" * 32)
+INBOUND_VISIBILITY_SECONDS = 360  # template.yaml: SQS redelivers a failed record after this
 
 
-class World:
-    def __init__(
-        self, *, max_text_chars: int = 1500, allowed: tuple[str, ...] = (), **store_limits: int
-    ) -> None:
-        self.clock = FixedClock()
-        self.store = InMemoryConversationStore(self.clock, **store_limits)
-        self.messenger = RecordingMessenger()
-        self.publisher = RecordingPublisher()
-        self.metrics = RecordingMetrics()
-        self.service = InboundService(
-            store=self.store,
-            messenger=self.messenger,
-            publisher=self.publisher,
-            hasher=HASHER,
-            clock=self.clock,
-            metrics=self.metrics,
-            policy=InboundPolicy(
-                max_text_chars=max_text_chars,
-                allowed_user_keys=frozenset(HASHER.key("user", u) for u in allowed),
-            ),
+class World(Both):
+    def __init__(self, *, allowed: tuple[str, ...] = (), **changes: int) -> None:
+        names = {"rate_limit": "rate_limit_messages", "lease_seconds": "lock_lease_seconds"}
+        super().__init__(
+            allowed_users=frozenset(allowed), **{names.get(k, k): v for k, v in changes.items()}
         )
+        self.service = self.inbound
 
-    def handle(self, envelope: dict[str, object]) -> list[str]:
-        return self.service.handle(parse_envelope(envelope))
+    def redelivered(self, envelope: dict[str, object]) -> list[str]:
+        """SQS's retry of a failed record: after the queue's visibility timeout."""
+        self.clock.advance(INBOUND_VISIBILITY_SECONDS)
+        return self.handle(envelope)
 
 
 def test_text_message_is_marked_read_with_typing_and_published() -> None:
@@ -138,9 +122,9 @@ def test_second_question_while_the_first_is_answered_gets_still_working_reply() 
 
 
 def test_lease_expires_by_itself_after_a_crash() -> None:
-    world = World(lease_seconds=120)
+    world = World(lease_seconds=180)
     world.handle(text_envelope("first", wamid="wamid.1"))
-    world.clock.advance(121)
+    world.clock.advance(181)
     assert world.handle(text_envelope("second", wamid="wamid.2")) == ["accepted"]
 
 
@@ -190,8 +174,9 @@ def test_publish_failure_is_retryable_and_the_retry_is_not_taken_for_a_duplicate
     envelope = text_envelope("q", wamid="wamid.P")
     with pytest.raises(RetryableError):
         world.handle(envelope)
-    assert world.handle(envelope) == ["accepted"]
+    assert world.redelivered(envelope) == ["accepted"]
     assert len(world.publisher.events) == 1
+    assert world.metrics.counts["MessageResumed"] == 1
 
 
 def test_throttled_static_reply_is_retried_not_lost() -> None:
@@ -209,7 +194,7 @@ def test_throttled_static_reply_is_retried_not_lost() -> None:
     envelope = load_fixture("message__image.json")
     with pytest.raises(RetryableError):
         world.handle(envelope)
-    assert world.handle(envelope) == ["unsupported"]
+    assert world.redelivered(envelope) == ["unsupported"]
     assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
 
 
@@ -244,7 +229,7 @@ def test_permanent_publish_failure_is_retried_not_dropped_and_not_taken_for_a_du
     envelope = text_envelope("q", wamid="wamid.PP")
     with pytest.raises(RetryableError):
         world.handle(envelope)
-    assert world.handle(envelope) == ["accepted"]
+    assert world.redelivered(envelope) == ["accepted"]
 
 
 def test_messages_sent_while_busy_still_count_against_the_rate_limit() -> None:
@@ -257,3 +242,111 @@ def test_messages_sent_while_busy_still_count_against_the_rate_limit() -> None:
     bodies = [t["body"] for t in world.messenger.texts]
     assert bodies.count(replies.BUSY) == 2
     assert bodies.count(replies.RATE_LIMITED) == 1
+
+
+def test_a_retry_inside_the_attempts_lifetime_is_a_duplicate_not_a_second_worker() -> None:
+    world = World()
+    world.publisher.fail_with = [RetryableError("sns: Throttling")]
+    envelope = text_envelope("q", wamid="wamid.P")
+    with pytest.raises(RetryableError):
+        world.handle(envelope)
+    # An SNS duplicate arriving while the first attempt may still be alive must not publish in parallel.
+    assert world.handle(envelope) == ["duplicate"]
+    assert world.publisher.events == []
+
+
+def test_a_failed_publish_gives_the_lease_back_at_once() -> None:
+    world = World()
+    world.publisher.fail_with = [RetryableError("sns: Throttling")]
+    with pytest.raises(RetryableError):
+        world.handle(text_envelope("q", wamid="wamid.P"))
+    assert world.handle(text_envelope("next", wamid="wamid.N", timestamp=1762827899)) == ["accepted"]
+
+
+def test_ambiguous_static_reply_is_not_sent_again_once_its_status_proved_it_went_out() -> None:
+    world = World()
+    envelope = load_fixture("message__image.json")
+    world.messenger.lose_answers = 1
+    with pytest.raises(RetryableError):
+        world.handle(envelope)
+    # The status event of the reply (echoing its callback data) reaches the inbound function meanwhile.
+    callback = world.messenger.texts[0]["callback"]
+    world.handle(_status_with_callback(callback))
+    assert world.redelivered(envelope) == ["unsupported"]
+    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+    assert world.messenger.reads == [("wamid.xyzxyz", False)]  # and no second read receipt
+    assert world.redelivered(envelope) == ["duplicate"]
+
+
+def test_ambiguous_static_reply_that_never_went_out_is_sent_by_the_retry() -> None:
+    world = World()
+    envelope = load_fixture("message__image.json")
+    send = world.messenger.send_text
+    world.messenger.send_text = _raise(AmbiguousOutcome("socialmessaging: ReadTimeoutError"))  # type: ignore[method-assign]
+    with pytest.raises(RetryableError):
+        world.handle(envelope)
+    world.messenger.send_text = send  # type: ignore[method-assign]
+    assert world.messenger.texts == []
+    assert world.redelivered(envelope) == ["unsupported"]
+    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+
+
+def test_crash_between_static_reply_and_its_record_never_sends_twice() -> None:
+    world = World()
+    envelope = load_fixture("message__image.json")
+    finish = world.store.finish_reply
+
+    def crash(message_key: str) -> None:
+        raise KeyboardInterrupt  # the process died on this line
+
+    world.store.finish_reply = crash  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        world.handle(envelope)
+    world.store.finish_reply = finish  # type: ignore[method-assign]
+    world.handle(_status_with_callback(world.messenger.texts[0]["callback"]))
+    assert world.redelivered(envelope) == ["unsupported"]
+    assert len(world.messenger.texts) == 1
+
+
+def test_one_failing_message_does_not_stop_the_others_of_its_entry() -> None:
+    world = World()
+    envelope = load_fixture("message__text.json")
+    entry = json.loads(envelope["whatsAppWebhookEntry"])
+    value = entry["changes"][0]["value"]
+    second = {**value["messages"][0], "id": "wamid.second", "from": "15550009999", "timestamp": "1762827999"}
+    value["messages"].append(second)
+    two = {**envelope, "whatsAppWebhookEntry": json.dumps(entry)}
+    world.publisher.fail_with = [RetryableError("sns: Throttling")]
+    with pytest.raises(RetryableError):
+        world.handle(two)
+    assert len(world.publisher.events) == 1  # the second message went through despite the first
+    world.answer.handle(world.publisher.events[0])
+    assert world.redelivered(two) == ["accepted", "duplicate"]  # the answered one is recognised
+    assert len(world.publisher.events) == 2
+
+
+def test_status_and_error_code_dimensions_come_from_fixed_sets() -> None:
+    world = World()
+    status = load_fixture("message_status__failed.json")
+    entry = json.loads(status["whatsAppWebhookEntry"])
+    item = entry["changes"][0]["value"]["statuses"][0]
+    item["status"] = "15550001111"
+    item["errors"] = [{"code": 15550002222}]
+    world.handle({**status, "whatsAppWebhookEntry": json.dumps(entry)})
+    assert world.metrics.counts["MessageStatus other"] == 1
+    item["status"] = "failed"
+    world.handle({**status, "whatsAppWebhookEntry": json.dumps(entry)})
+    assert world.metrics.counts["MessageFailed other"] == 1
+    assert not any("1555000" in key for key in world.metrics.counts)
+
+
+def _status_with_callback(callback: str) -> dict[str, object]:
+    status = load_fixture("message_status__sent.json")
+    entry = json.loads(status["whatsAppWebhookEntry"])
+    entry["changes"][0]["value"]["statuses"][0]["biz_opaque_callback_data"] = callback
+    return {**status, "whatsAppWebhookEntry": json.dumps(entry)}
+
+
+def test_message_keys_do_not_depend_on_the_attempt() -> None:
+    message = parse_envelope(text_envelope("q", wamid="wamid.K")).messages[0]
+    assert message_key(HASHER, message) == message_key(HASHER, message)
