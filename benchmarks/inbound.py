@@ -146,21 +146,11 @@ def timed(fn: Callable[[str], object], bodies: list[str]) -> list[float]:
 
 
 def measure_overhead(count: int = 2000, warmup: int = 200) -> list[tuple[str, list[float], str]]:
-    from assistant import fakes
-    from assistant.adapters.system import HmacHasher
     from assistant.models.envelope import parse_sqs_body
-    from assistant.services.inbound import InboundPolicy, InboundService
+    from tests.worlds import World
 
-    clock, publisher = fakes.FixedClock(), fakes.RecordingPublisher()
-    service = InboundService(
-        store=fakes.InMemoryConversationStore(clock),
-        messenger=fakes.RecordingMessenger(),
-        publisher=publisher,
-        hasher=HmacHasher(b"x" * 32),
-        clock=clock,
-        metrics=fakes.RecordingMetrics(),
-        policy=InboundPolicy(max_text_chars=1500, allowed_user_keys=frozenset()),
-    )
+    world = World()  # the composition root's services over the in-memory fakes
+    service, publisher = world.inbound, world.publisher
 
     def handle(body: str) -> object:
         return service.handle(parse_sqs_body(body))

@@ -18,7 +18,9 @@ from assistant.adapters.bedrock import (
     BedrockKnowledgeBaseEngine,
     title_of,
 )
+from assistant.bootstrap import limits_of
 from assistant.fakes import FixedClock, InMemoryConversationStore, RecordingMetrics
+from tests.worlds import settings
 from assistant.local.wire import RestJsonServer, ServiceError
 from assistant.ports import AdmissionRequest, ProcessedMessage, Recipient
 
@@ -98,8 +100,8 @@ class World:
     def __init__(self, agent: Scripted, runtime: Scripted) -> None:
         self.agent, self.runtime = agent, runtime
         self.clock = FixedClock()
-        self.store = InMemoryConversationStore(self.clock)
-        self.store.admit(AdmissionRequest(message_key="m1", user_key="u1", chars=10, take_lease=True))
+        self.store = InMemoryConversationStore(self.clock, limits_of(settings()))
+        self.store.admit(AdmissionRequest("m1", "u1", 10, take_lease=True, attempt="a"))
         self.metrics = RecordingMetrics()
         self.sleeps: list[float] = []
 
@@ -331,3 +333,37 @@ def test_converse_guards_only_the_question_not_the_documents(world: World) -> No
     content = converse["messages"][0]["content"]
     assert content[1] == {"guardContent": {"text": {"text": long_question}}}
     assert "guardContent" not in content[0]
+
+
+def test_the_default_retry_budget_is_spent_in_full_not_cut_short_by_an_attempt_count(world: World) -> None:
+    from dataclasses import replace
+
+    world.engine._config = replace(CONFIG, time_budget_seconds=60.0, base_delay_seconds=0.5)
+    world.agent.script["RetrieveAndGenerate"].extend([THROTTLED] * 40)
+    assert world.engine.answer(question()).source == "error"
+    spent = world.clock.now() - 1_800_000_000.0
+    # The README says 60 s: the retries go on close to it (the old 5 attempts stopped at about 7.5 s)...
+    assert spent > 30
+    assert spent <= 60  # ...and never past it
+
+
+def test_no_call_starts_that_could_outlive_the_callers_deadline(world: World) -> None:
+    world.agent.script["RetrieveAndGenerate"].extend([THROTTLED] * 40)
+    started: list[float] = []
+    call = world.engine._agent.retrieve_and_generate
+
+    def timed(**kwargs: Any) -> Any:
+        started.append(world.clock.now())
+        return call(**kwargs)
+
+    world.engine._agent.retrieve_and_generate = timed
+    deadline = world.clock.now() + CONFIG.call_timeout_seconds + 5
+    assert world.engine.answer(question(), deadline=deadline).source == "error"
+    assert len(started) >= 2  # it did retry inside the window...
+    assert all(t + CONFIG.call_timeout_seconds <= deadline for t in started)  # ...and never past it
+
+
+def test_a_deadline_too_near_for_any_call_is_an_apology_without_a_call(world: World) -> None:
+    answer = world.engine.answer(question(), deadline=world.clock.now() + 5)
+    assert answer.source == "error"
+    assert world.agent.requests == []
