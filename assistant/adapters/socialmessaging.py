@@ -18,7 +18,9 @@ from assistant.ports import Recipient
 logger = Logger(child=True)
 
 TYPING_RETRY_SECONDS = 600.0
-"""After the service refused a typing indicator, plain read receipts for this long, then try again."""
+"""After the service refused typing indicators, plain read receipts for this long, then try again."""
+TYPING_REFUSALS = 3
+"""Refusals of the indicator itself, in a row, that mean "not supported" rather than a passing error."""
 
 
 def read_receipt(message_id: str, *, typing: bool) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class SocialMessagingMessenger:
         self._monotonic = monotonic
         self._typing_retry_seconds = typing_retry_seconds
         self._typing_off_until = float("-inf")
+        self._typing_refusals = 0
 
     def _send(self, route: Route, message: dict[str, Any]) -> str:
         body = json.dumps(message, ensure_ascii=False).encode()
@@ -103,6 +106,7 @@ class SocialMessagingMessenger:
         if typing and self.typing_supported:
             try:
                 self._send(route, read_receipt(message_id, typing=True))
+                self._typing_refusals = 0
                 return
             except RejectedByService as exc:
                 if exc.code not in ("ValidationException", "InvalidParametersException"):
@@ -113,10 +117,13 @@ class SocialMessagingMessenger:
         self._send(route, read_receipt(message_id, typing=False))
         if typing_rejected:
             # The same receipt without the indicator went through: the indicator itself is what the service
-            # refuses (a rejected message id would have failed both). Plain receipts for a while, then try
-            # again: a passing refusal must not switch typing off for the container's life.
-            logger.warning("typing indicator rejected; plain read receipts for a while")
-            self._typing_off_until = self._monotonic() + self._typing_retry_seconds
+            # refused (a rejected message id would have failed both). Only refusals in a row mean "not
+            # supported"; then plain receipts for a while, and a new try: never for the container's life.
+            self._typing_refusals += 1
+            if self._typing_refusals >= TYPING_REFUSALS:
+                logger.warning("typing indicator refused repeatedly; plain read receipts for a while")
+                self._typing_off_until = self._monotonic() + self._typing_retry_seconds
+                self._typing_refusals = 0
 
     def send_text(
         self,

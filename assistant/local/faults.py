@@ -3,10 +3,11 @@
 - ``ambiguous(...)``: botocore sends the request (moto or a stand-in applies it), then the caller sees a
   ``ReadTimeoutError`` as if the response had been lost; botocore's own retry, if the client has one
   left, sends the same request again. That is the case every retry in this project must recognise.
-- ``crash_on(...)``: raise ``SimulatedCrash`` (a ``BaseException``: no ``except Exception`` catches it)
-  at a chosen call, before or after it takes effect, as if the Lambda process died on that line. The
-  local poller treats it like a dead invocation: nothing of the batch is deleted, and its records come
-  back after the queue's visibility timeout.
+- ``failing(...)``: the call fails without taking effect (a 500 from the service), every botocore attempt.
+- ``crash_before(...)`` / ``crash_after(...)``: raise ``SimulatedCrash`` (a ``BaseException``: no
+  ``except Exception`` catches it) at a chosen call, before or after it takes effect, as if the Lambda
+  process died on that line. The local poller treats it like a dead invocation: nothing of the batch is
+  deleted, and its records come back after the queue's visibility timeout.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class SimulatedCrash(BaseException):
 class _Rule:
     match: Match
     times: int
-    kind: str  # "ambiguous" | "crash_before" | "crash_after"
+    kind: str  # "ambiguous" | "fail" | "crash_before" | "crash_after"
     hits: int = 0
 
 
@@ -65,7 +66,7 @@ def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
     """Install the plan into botocore for the duration (every client, created before or after)."""
     from botocore import endpoint
     from botocore.client import BaseClient
-    from botocore.exceptions import ReadTimeoutError
+    from botocore.exceptions import ClientError, ReadTimeoutError
 
     original_call = BaseClient._make_api_call
     original_get = endpoint.Endpoint._do_get_response
@@ -75,6 +76,14 @@ def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
         service = self.meta.service_model.service_name
         if plan.take(service, operation, params, ("crash_before",)):
             raise SimulatedCrash(f"{service}.{operation} (before)")
+        if plan.take(service, operation, params, ("fail",)):
+            raise ClientError(
+                {
+                    "Error": {"Code": "InternalServerError", "Message": "injected"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                operation,
+            )
         local.current = (service, operation, params)
         try:
             result = original_call(self, operation, params)
@@ -105,6 +114,10 @@ def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
 
 def ambiguous(match: Match, times: int = 1) -> _Rule:
     return _Rule(match, times, "ambiguous")
+
+
+def failing(match: Match, times: int = 1) -> _Rule:
+    return _Rule(match, times, "fail")
 
 
 def crash_before(match: Match, times: int = 1) -> _Rule:
