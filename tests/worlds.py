@@ -16,6 +16,7 @@ from assistant.fakes import (
     RecordingPublisher,
     ScriptedAnswerEngine,
 )
+from assistant.models.domain import Envelope
 from assistant.models.envelope import parse_envelope
 from assistant.ports import AdmissionRequest
 
@@ -54,6 +55,9 @@ class World:
 
     def handle(self, envelope: dict[str, object]) -> list[str]:
         return self.inbound.handle(parse_envelope(envelope))
+
+    def handle_envelope(self, envelope: Envelope) -> list[str]:
+        return self.inbound.handle(envelope)
 
     def admit(self, key: str = "m1", user: str = "u1") -> None:
         """Admit a question as the inbound stage would, so the answer stage finds its marker and lease."""
