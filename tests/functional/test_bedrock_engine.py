@@ -20,9 +20,9 @@ from assistant.adapters.bedrock import (
 )
 from assistant.bootstrap import limits_of
 from assistant.fakes import FixedClock, InMemoryConversationStore, RecordingMetrics
-from tests.worlds import settings
 from assistant.local.wire import RestJsonServer, ServiceError
 from assistant.ports import AdmissionRequest, ProcessedMessage, Recipient
+from tests.worlds import settings
 
 Reply = dict[str, Any] | ServiceError
 
@@ -338,7 +338,10 @@ def test_converse_guards_only_the_question_not_the_documents(world: World) -> No
 def test_the_default_retry_budget_is_spent_in_full_not_cut_short_by_an_attempt_count(world: World) -> None:
     from dataclasses import replace
 
+    import random
+
     world.engine._config = replace(CONFIG, time_budget_seconds=60.0, base_delay_seconds=0.5)
+    world.engine._rng = random.Random(7)  # the jitter, made repeatable
     world.agent.script["RetrieveAndGenerate"].extend([THROTTLED] * 40)
     assert world.engine.answer(question()).source == "error"
     spent = world.clock.now() - 1_800_000_000.0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -14,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from assistant.adapters.dynamodb import DynamoDBConversationStore
-from assistant.local import faults
 from assistant.fakes import FixedClock
+from assistant.local import faults
 from assistant.ports import AdmissionRequest, Outcome
 from assistant.services.admission import AdmissionLimits
 
@@ -68,7 +67,9 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
-def store(db: CountingClient, clock: FixedClock, limits: AdmissionLimits = LIMITS) -> DynamoDBConversationStore:
+def store(
+    db: CountingClient, clock: FixedClock, limits: AdmissionLimits = LIMITS
+) -> DynamoDBConversationStore:
     return DynamoDBConversationStore(db, "t", limits, clock)
 
 
@@ -98,16 +99,6 @@ def test_warm_user_question_still_costs_one_call(db: CountingClient, clock: Fixe
     assert db.calls == ["transact_write_items"]
 
 
-
-
-
-
-
-
-
-
-
-
 def test_conversation_budget_resets_counters_and_says_so(db: CountingClient, clock: FixedClock) -> None:
     s = store(db, clock)
     for n in range(3):
@@ -119,14 +110,6 @@ def test_conversation_budget_resets_counters_and_says_so(db: CountingClient, clo
     assert admission.outcome is Outcome.ACCEPTED and admission.conversation_reset
     assert db.calls == ["transact_write_items", "transact_write_items"]
     assert item(db, "user#u")["conv_msgs"] == {"N": "1"}
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture
@@ -194,12 +177,6 @@ def test_completing_an_answer_releases_the_lease_in_the_same_call(
     assert "answered_at" in item(db, "msg#m1")
 
 
-
-
-
-
-
-
 def test_a_transaction_conflict_is_tried_again_at_once(db: CountingClient, clock: FixedClock) -> None:
     """Real DynamoDB cancels the loser of a race with TransactionConflict (moto never does)."""
     from botocore.exceptions import ClientError
@@ -215,7 +192,11 @@ def test_a_transaction_conflict_is_tried_again_at_once(db: CountingClient, clock
             raise ClientError(
                 {
                     "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                    "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict"}],
+                    "CancellationReasons": [
+                        {"Code": "None"},
+                        {"Code": "None"},
+                        {"Code": "TransactionConflict"},
+                    ],
                 },
                 "TransactWriteItems",
             )
@@ -233,9 +214,8 @@ def test_the_user_item_has_a_fixed_set_of_attributes_however_long_the_user_stays
         s.admit(ask(f"m{n}"))
         s.release("u", f"m{n}")
         clock.advance(3600)  # a new rate window (and conversation) every time
-    assert set(item(db, "user#u")) <= {
-        "pk", "lease_owner", "lease_until", "conv_msgs", "conv_chars", "conv_until", "session_id", "expires_at"
-    }  # fmt: skip
+    fixed = {"pk", "lease_owner", "lease_until", "conv_msgs", "conv_chars", "conv_until", "session_id"}
+    assert set(item(db, "user#u")) <= fixed | {"expires_at"}
     rate = item(db, f"rate#u#{int(clock.now()) // 60 - 60}")
     assert int(rate["expires_at"]["N"]) < clock.now()  # old windows expire by TTL
 
@@ -259,9 +239,7 @@ def test_a_claim_and_a_completion_applied_whose_answers_were_lost_are_their_own(
     s.admit(ask("m1"))
     with faults.injected(faults.FaultPlan([faults.ambiguous(faults.call("dynamodb", "UpdateItem"))])):
         assert s.claim_answer("m1", "a", 150).granted
-    with faults.injected(
-        faults.FaultPlan([faults.ambiguous(faults.call("dynamodb", "TransactWriteItems"))])
-    ):
+    with faults.injected(faults.FaultPlan([faults.ambiguous(faults.call("dynamodb", "TransactWriteItems"))])):
         s.complete_answer("m1", "a", lease_of="u")
     assert "answered_at" in item(db, "msg#m1")
     assert "lease_owner" not in item(db, "user#u")
