@@ -73,7 +73,8 @@ class BedrockConfig:
     time_budget_seconds: float = 60.0
     call_timeout_seconds: float = 30.0
     """The clients' read timeout: the longest one call can take."""
-    max_attempts: int = 12
+    max_attempts: int = 30
+    """A safety net: the time budget is what ends the retries."""
     base_delay_seconds: float = 0.5
     max_delay_seconds: float = 8.0
     max_tokens: int = 600

@@ -346,7 +346,7 @@ def test_the_default_retry_budget_is_spent_in_full_not_cut_short_by_an_attempt_c
     assert world.engine.answer(question()).source == "error"
     spent = world.clock.now() - 1_800_000_000.0
     # The README says 60 s: the retries go on close to it (the old 5 attempts stopped at about 7.5 s)...
-    assert spent > 30
+    assert spent > 45
     assert spent <= 60  # ...and never past it
 
 
