@@ -212,7 +212,12 @@ class RecordingMessenger:
     ) -> str:
         self._maybe_fail()
         self.texts.append(
-            {"to": recipient.wa_id or recipient.user_id, "body": body, "quote": quote, "callback": callback_data}
+            {
+                "to": recipient.wa_id or recipient.user_id,
+                "body": body,
+                "quote": quote,
+                "callback": callback_data,
+            }
         )
         if self.lose_answers:
             self.lose_answers -= 1

@@ -75,7 +75,9 @@ def s(request: pytest.FixtureRequest) -> Iterator[Subject]:
     yield from (_dynamodb if request.param == "dynamodb" else _memory)(clock)
 
 
-def ask(key: str, user: str = "u", chars: int = 10, lease: bool = True, attempt: str = "") -> AdmissionRequest:
+def ask(
+    key: str, user: str = "u", chars: int = 10, lease: bool = True, attempt: str = ""
+) -> AdmissionRequest:
     return AdmissionRequest(key, user, chars, lease, attempt or f"attempt-of-{key}")
 
 

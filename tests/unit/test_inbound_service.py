@@ -20,9 +20,7 @@ INBOUND_VISIBILITY_SECONDS = 360  # template.yaml: SQS redelivers a failed recor
 class World(Both):
     def __init__(self, *, allowed: tuple[str, ...] = (), **changes: int) -> None:
         names = {"rate_limit": "rate_limit_messages", "lease_seconds": "lock_lease_seconds"}
-        super().__init__(
-            allowed_users=frozenset(allowed), **{names.get(k, k): v for k, v in changes.items()}
-        )
+        super().__init__(allowed_users=frozenset(allowed), **{names.get(k, k): v for k, v in changes.items()})
         self.service = self.inbound
 
     def redelivered(self, envelope: dict[str, object]) -> list[str]:
