@@ -1,4 +1,4 @@
-"""Answer Lambda: SQS (fed by the processed-messages topic) -> answer_question.
+"""Answer Lambda: SQS (fed by the processed-messages topic) -> `AnswerService.handle`.
 
 A malformed event is logged, counted and dropped; any other failure fails its record for SQS to retry and,
 in the end, to dead-letter.

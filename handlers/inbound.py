@@ -1,4 +1,4 @@
-"""Inbound Lambda: SQS (fed by the End User Messaging Social topic) -> handle_inbound.
+"""Inbound Lambda: SQS (fed by the End User Messaging Social topic) -> `InboundService.handle`.
 
 A malformed payload is logged without personal data, counted and dropped. Any other failure fails only its
 own record (``ReportBatchItemFailures``): SQS redelivers it, and after ``maxReceiveCount`` it waits in the
@@ -20,8 +20,8 @@ from assistant.bootstrap import inbound_service
 from assistant.errors import MalformedPayload, RetryableError
 from assistant.models.envelope import parse_sqs_body
 
-# A record is started only with this much time left: a record cut off by the timeout after its duplicate
-# marker was written would be taken for a duplicate on redelivery.
+# A record is started only with this much time left: one cut off by the timeout would be resumed by SQS's
+# retry only after the visibility timeout (docs/exactly-once.md), minutes later than it could be.
 MIN_MILLIS_PER_RECORD = 40_000
 
 logger = Logger()

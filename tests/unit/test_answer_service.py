@@ -1,4 +1,4 @@
-"""answer_question with fakes: one answer per message, the lease always given back."""
+"""AnswerService with fakes: one answer per message, the lease always given back."""
 
 from __future__ import annotations
 

@@ -61,3 +61,33 @@ def test_edited_envelopes_never_make_the_services_raise(
     tree = payload_tree(generated.envelope, wire)
     data.draw(mutate(tree), label="edits")
     _check(World(rate_limit_messages=1000), to_body(tree, wire))
+
+
+@given(data=st.data())
+def test_a_processed_event_edited_in_any_way_decodes_well_typed_or_is_refused_as_malformed(
+    data: st.DataObject,
+) -> None:
+    """The answer handler drops what ``decode`` refuses (KeyError, TypeError, ValueError) and answers the
+    rest: nothing else may come out of it, and what comes out has the types the service relies on."""
+    from assistant.adapters.sns import decode
+    from assistant.ports import ProcessedMessage, Recipient
+
+    event = ProcessedMessage(
+        message_key="k" * 32,
+        user_key="u" * 32,
+        kind="text",
+        text="Where is the keynote?",
+        message_id="wamid.X",
+        recipient=Recipient(wa_id="15550001111", user_id=None),
+        origination_phone_number_id="phone-number-id-1",
+        meta_phone_number_id="1",
+        received_at=1,
+    )
+    tree = json.loads(encode(event))
+    data.draw(mutate(tree), label="edits")
+    try:
+        decoded = decode(tree)
+    except (KeyError, TypeError, ValueError):
+        return
+    assert isinstance(decoded.text, str) and isinstance(decoded.received_at, int)
+    assert decoded.recipient.wa_id or decoded.recipient.user_id
