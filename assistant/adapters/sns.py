@@ -15,7 +15,12 @@ def encode(event: ProcessedMessage) -> str:
     return json.dumps(asdict(event), ensure_ascii=False, separators=(",", ":"))
 
 
-_TYPES = {"str": str, "int": int, "bool": bool, "str | None": (str, type(None))}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str,
+    "int": int,
+    "bool": bool,
+    "str | None": (str, type(None)),
+}
 
 
 def decode(data: dict[str, Any]) -> ProcessedMessage:
