@@ -68,7 +68,9 @@ def build_core(
         # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
         messenger=messenger
         or SocialMessagingMessenger(
-            client("socialmessaging", attempts=1, read_timeout=5), settings.meta_api_version
+            client("socialmessaging", attempts=1, read_timeout=5),
+            settings.meta_api_version,
+            sleep=clock.sleep,
         ),
         metrics=metrics or PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )
@@ -111,6 +113,7 @@ def build_engine(core: Core, *, store: ConversationStore | None = None) -> Answe
         config,
         core.metrics,
         clock=core.clock,
+        sleep=core.clock.sleep,
     )
 
 

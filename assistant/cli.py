@@ -9,12 +9,19 @@ assistant chat [--from NUMBER] [--home DIR]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.local.runtime import LocalCloud
 
 HOME_HELP = "local state directory (default: $ASSISTANT_HOME or .assistant)"
 
@@ -53,41 +60,47 @@ def main(argv: list[str] | None = None) -> int:
     return run_chat(args.sender, args.home)
 
 
+SNS_MESSAGE_LIMIT = 262_144
+"""SNS refuses a message over 256 KB (the whole message, in bytes); the service could not have sent it."""
+
+
 def run_replay(events: Path, out: Path | None, home: Path | None) -> int:
+    """Replay a file of envelopes. A line that cannot be run is reported (by number and reason only: lines
+    carry personal data) and skipped. The state is saved after every line and Ctrl-C stops between lines,
+    so a replay that was interrupted can be run again from the start: nothing is sent twice."""
     from assistant.local.runtime import LocalCloud, default_home
 
     home = home or default_home()
-    source: IO[str] = sys.stdin if str(events) == "-" else events.open(encoding="utf-8")
+    try:
+        # Bytes, not text: one line that is not UTF-8 must not end the run.
+        source: IO[bytes] = sys.stdin.buffer if str(events) == "-" else events.open("rb")
+    except OSError as exc:
+        print(f"cannot read {events}: {exc.strerror}", file=sys.stderr)
+        return 1
     sink: IO[str] = out.open("w", encoding="utf-8") if out else sys.stdout
     outcome: Counter[str] = Counter()
+    number = 0
     try:
-        with LocalCloud(home) as cloud:
-            for number, line in enumerate(source, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    envelope = json.loads(line)
-                except ValueError:
-                    outcome["lines not JSON (skipped)"] += 1
-                    print(f"line {number}: not JSON, skipped", file=sys.stderr)
-                    continue
-                if not isinstance(envelope, dict):
-                    outcome["lines not a JSON object (skipped)"] += 1
-                    print(f"line {number}: not a JSON object, skipped", file=sys.stderr)
-                    continue
-                before = len(cloud.social.calls)
-                cloud.publish_inbound(json.dumps(envelope))
-                cloud.drain()
-                outcome["envelopes"] += 1
-                for call in cloud.social.calls[before:]:
-                    sink.write(json.dumps(call, ensure_ascii=False) + "\n")
-                    outcome[_describe(call["message"])] += 1
-                sink.flush()
+        with LocalCloud(home) as cloud, _stop_between_lines() as stop_requested:
+            written = 0
+            try:
+                for number, raw in enumerate(source, start=1):
+                    message = _replayable(raw, number, outcome)
+                    if message is not None:
+                        written = _run_line(cloud, message, number, outcome, sink, written)
+                    if stop_requested():
+                        raise KeyboardInterrupt
+            finally:
+                # However the run ends, what was sent is written out (and LocalCloud saves the state).
+                _write_calls(cloud.social.calls, written, sink, outcome)
             dead = cloud.dead_letters()
             summary = cloud.summary
             metrics = cloud.metrics
+    except KeyboardInterrupt:
+        print(f"replay interrupted at line {number}; the state is saved in {home}", file=sys.stderr)
+        return 130
     finally:
-        if source is not sys.stdin:
+        if source is not sys.stdin.buffer:
             source.close()
         if out:
             sink.close()
@@ -104,6 +117,88 @@ def run_replay(events: Path, out: Path | None, home: Path | None) -> int:
             print(f"  dead letters in {queue}: {count}", file=sys.stderr)
     print(f"  function logs and metrics: {home / 'logs' / 'functions.log'}", file=sys.stderr)
     return 0
+
+
+def _replayable(raw: bytes, number: int, outcome: Counter[str]) -> str | None:
+    """The envelope a line holds, as the text to publish; None (reported) if it holds none SNS could carry."""
+    if not raw.strip():
+        return None
+    reason = ""
+    try:
+        # A byte order mark may open a file saved by an editor; it is not part of the first envelope.
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+    except UnicodeDecodeError as exc:
+        _skip(outcome, number, "not valid UTF-8", f" (at byte {exc.start + 1})")
+        return None
+    if len(text.encode("utf-8")) > SNS_MESSAGE_LIMIT:
+        reason = "over SNS's 256 KB limit"
+    else:
+        try:
+            envelope = json.loads(text)
+        except RecursionError:
+            reason = "nested too deeply"
+        except ValueError:
+            reason = "not JSON"
+        else:
+            reason = "" if isinstance(envelope, dict) else "not a JSON object"
+    if reason:
+        _skip(outcome, number, reason)
+        return None
+    # Published as written: the envelope as the service sent it, byte for byte.
+    return text
+
+
+def _run_line(
+    cloud: LocalCloud, message: str, number: int, outcome: Counter[str], sink: IO[str], written: int
+) -> int:
+    """Run one envelope through the pipeline; returns how many calls are written out now."""
+    try:
+        cloud.publish_inbound(message)
+        cloud.drain()
+    except Exception as exc:  # noqa: BLE001 - one line must not end the run; the type says enough
+        _skip(outcome, number, "could not be run", f" ({type(exc).__name__})")
+        return written
+    outcome["envelopes"] += 1
+    # The state first, then the output: a run killed between the two has sent nothing twice.
+    cloud.save_state()
+    return _write_calls(cloud.social.calls, written, sink, outcome)
+
+
+def _skip(outcome: Counter[str], number: int, reason: str, detail: str = "") -> None:
+    outcome[f"lines {reason} (skipped)"] += 1
+    print(f"line {number}: {reason}{detail}, skipped", file=sys.stderr)
+
+
+def _write_calls(calls: list[dict[str, Any]], written: int, sink: IO[str], outcome: Counter[str]) -> int:
+    """Write the calls made after the first ``written``; returns how many are written now."""
+    for call in calls[written:]:
+        sink.write(json.dumps(call, ensure_ascii=False) + "\n")
+        outcome[_describe(call["message"])] += 1
+    sink.flush()
+    return len(calls)
+
+
+@contextlib.contextmanager
+def _stop_between_lines() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C ends the replay after the line being run, not inside it: a line cut short would have its
+    duplicate marker saved and its answer, still queued, lost. A second Ctrl-C stops at once."""
+    requested = False
+
+    def handle(signum: int, frame: object) -> None:
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt
+        requested = True
+        print("stopping after this line (Ctrl-C again to stop at once)", file=sys.stderr)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False  # signals only reach the main thread
+        return
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield lambda: requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _describe(message: dict[str, object]) -> str:
@@ -170,6 +265,7 @@ def run_chat(sender: str, home: Path | None) -> int:
             before = len(cloud.social.calls)
             cloud.publish_inbound(json.dumps(text_envelope(line.strip(), sender=sender)))
             cloud.drain()
+            cloud.save_state()  # as replay does: a chat that is killed keeps what it did
             for call in cloud.social.calls[before:]:
                 message = call["message"]
                 if message.get("status") == "read":

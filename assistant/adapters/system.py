@@ -28,7 +28,12 @@ class HmacHasher:
         self._key = key
 
     def key(self, *parts: str) -> str:
-        return hmac.new(self._key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+        # "surrogatepass": total and injective over every str, where the default encoding raises on a lone
+        # surrogate; identical bytes (so identical keys) for every str without one. The envelope parser
+        # already cleans the ids it returns (an id goes back to WhatsApp, so it must be valid UTF-8); this
+        # keeps the hasher from being the one that crashes should any other caller hand it such a str.
+        data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()[:32]
 
 
 def load_hash_key(secrets_client: Any, secret_id: str) -> bytes:

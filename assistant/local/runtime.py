@@ -3,9 +3,15 @@
 - SNS, SQS, DynamoDB and Secrets Manager: moto, in process, with the resources created from
   ``template.yaml``'s own definitions (tables, topics, queues with their redrive policies, subscriptions).
 - socialmessaging: ``SocialMessagingStandIn`` on 127.0.0.1, through ``AWS_ENDPOINT_URL_SOCIALMESSAGING``.
+- socialmessaging's status events: the stand-in queues a ``sent`` status for what it sent; ``drain`` publishes
+  them to the inbound topic, as the service does.
 - Lambda: a poller per SQS event source that calls the handler with a Lambda-shaped event, deletes what
   succeeded, honours ``batchItemFailures``; moto moves a record to its DLQ after ``maxReceiveCount``.
-- State between commands lives in the home directory: the HMAC key and the DynamoDB items.
+- Time: the functions run on ``cloud.clock``, a ``VirtualClock``. A record that failed (or whose invocation
+  died) comes back when the queue's visibility timeout has passed in virtual time, as on AWS; when only such
+  records are left, ``drain`` moves the clock to the earliest of them instead of waiting.
+- State between commands lives in the home directory: the HMAC key, the DynamoDB items and the virtual time
+  they were written at, saved by ``save_state()`` (and on exit, even when an exception ends the run).
 - What the functions print (JSON logs, EMF metrics) goes to ``<home>/logs/functions.log``, as Lambda's
   stdout goes to CloudWatch.
 """
@@ -32,9 +38,11 @@ from typing import IO, Any
 
 from assistant.knowledge import KnowledgeBase, MiniLMEmbedder
 from assistant.local.bedrock import BedrockStandIn
+from assistant.local.clock import VirtualClock
+from assistant.local.faults import SimulatedCrash
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
-from assistant.ports import Answer, ProcessedMessage, Recipient
+from assistant.ports import Answer, Clock, ProcessedMessage, Recipient
 
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {
@@ -55,15 +63,20 @@ class LambdaContext:
     function_name: str
     memory_limit_in_mb: int = 512
     timeout_seconds: int = 3
+    clock: Clock = field(default_factory=VirtualClock)
+    """The time the invocation's budget is counted in: a virtual backoff spends it as a real one would."""
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock.now()
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
+        return max(0, int((self.started + self.timeout_seconds - self.clock.now()) * 1000))
 
 
 @dataclass
@@ -72,6 +85,31 @@ class Poller:
     queue_url: str
     queue_arn: str
     handler: Callable[[dict[str, Any], Any], Any]
+    visibility_timeout: float
+    """The queue's ``VisibilityTimeout``: how long a received record stays hidden before it comes back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One call of a function by the poller, in virtual time (SQS message ids only: no personal data)."""
+
+    function: str
+    at: float
+    message_ids: tuple[str, ...]
+    failed: tuple[str, ...]
+    """The records that were not deleted: reported in ``batchItemFailures``, or all of a failed invocation."""
+    crashed: bool = False
+    """The invocation died (``SimulatedCrash``): nothing of its batch was deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A received record that was not deleted: hidden in moto until its virtual visibility timeout."""
+
+    queue_url: str
+    message_id: str
+    receipt_handle: str
+    due: float
 
 
 class LocalCloud:
@@ -89,7 +127,9 @@ class LocalCloud:
         knowledge base is used, seeded with the sample knowledge when the home has none."""
         self.home = home
         self.template = load_template(template_path)
-        self.social = SocialMessagingStandIn()
+        self.clock = VirtualClock()
+        """The functions' time (and the status events'): real time plus what the twin let pass."""
+        self.social = SocialMessagingStandIn(clock=self.clock.now)
         self.bedrock: BedrockStandIn | None = None
         self._knowledge_base = knowledge_base
         self.summary: Counter[str] = Counter()
@@ -102,6 +142,9 @@ class LocalCloud:
         self._refs: dict[str, str] = {}
         self._arns: dict[str, str] = {}
         self._tap = _MetricTap(sys.stderr, self.metrics)
+        self._in_flight: list[_InFlight] = []
+        self.invocations: list[Invocation] = []
+        """Every invocation the poller made in this run, in order."""
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -114,9 +157,10 @@ class LocalCloud:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # Saved whatever ends the run (an interrupted replay included): what was done, and answered, must
+        # not be done again by the next run in this home.
         try:
-            if exc[0] is None:
-                self._save_state()
+            self.save_state()
         finally:
             self._exit.close()
 
@@ -238,14 +282,17 @@ class LocalCloud:
         )
 
     def _wire_functions(self) -> None:
+        import boto3
+
         env = self._function_environment()
         # Every function sees the same variables (they come from Globals); set them as Lambda would, before
         # the code is imported (powertools reads its service name at import).
         self._exit.enter_context(_patched_environ(env))
         from assistant import bootstrap
 
-        bootstrap.reset()
-        self._exit.callback(bootstrap.reset)
+        # Fresh services on this run's clock (a process may run several local clouds, as the tests do).
+        bootstrap.configure(clock=self.clock)
+        self._exit.callback(bootstrap.configure)
         for spec in functions(self.template):
             module_name, _, attribute = spec.handler.rpartition(".")
             handler = getattr(importlib.import_module(module_name), attribute)
@@ -253,15 +300,19 @@ class LocalCloud:
         # at this run's log (a process may run several local clouds, as the tests do).
         for log_handler in logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "")).handlers:
             if isinstance(log_handler, logging.StreamHandler):
-                log_handler.setStream(self._tap)
-                # ...and give it back its real stdout when this run ends, before the log file closes.
-                self._exit.callback(log_handler.setStream, sys.stdout)
+                _set_stream(log_handler, self._tap)
+                # ...and give it back the process's real stdout when this run ends, before the log file
+                # closes (not ``sys.stdout``, which may be a capture that is closed before the next run).
+                self._exit.callback(_set_stream, log_handler, sys.__stdout__ or sys.stdout)
         for spec in functions(self.template):
             module_name, _, attribute = spec.handler.rpartition(".")
             handler = getattr(importlib.import_module(module_name), attribute)
             queue_arn = self._resolve(spec.queue)
-            queue_name = queue_arn.rsplit(":", 1)[-1]
-            self._pollers.append(Poller(spec, self._refs[queue_name], queue_arn, handler))
+            queue_url = self._refs[queue_arn.rsplit(":", 1)[-1]]
+            timeout = boto3.client("sqs").get_queue_attributes(
+                QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]["VisibilityTimeout"]
+            self._pollers.append(Poller(spec, queue_url, queue_arn, handler, float(timeout)))
 
     @property
     def inbound_topic_arn(self) -> str:
@@ -276,7 +327,7 @@ class LocalCloud:
         """Ask the configured answer engine directly (``kb ask``): the same adapter the answer stage uses."""
         from assistant import bootstrap
 
-        engine = bootstrap.build_engine(bootstrap.build_core(bootstrap.settings_from()))
+        engine = bootstrap.build_engine(bootstrap.build_core(bootstrap.settings_from(), clock=self.clock))
         return engine.answer(
             ProcessedMessage(
                 message_key="kb-ask",
@@ -295,31 +346,89 @@ class LocalCloud:
         """Publish an End User Messaging Social envelope as the service does."""
         import boto3
 
+        self._learn_phone_numbers(message)
         boto3.client("sns").publish(TopicArn=self.inbound_topic_arn, Message=message)
 
+    def _learn_phone_numbers(self, message: str) -> None:
+        # The service knows the account's numbers; the stand-in learns them from what it publishes, so that
+        # its status events name the number a reply was sent from.
+        try:
+            envelope = json.loads(message)
+        except (ValueError, RecursionError):
+            return
+        if isinstance(envelope, dict):
+            self.social.learn_phone_numbers(envelope)
+
     def drain(self, max_rounds: int = 200) -> None:
-        """Run every function until no queue has work left (failed records retried, then dead-lettered)."""
+        """Run every function until no queue has work left: failed records retried once their visibility
+        timeout has passed in virtual time, then dead-lettered; status events of what was sent delivered.
+
+        A round either runs something or moves the clock to the next visibility timeout, so ``max_rounds``
+        bounds the work; a pipeline that has not settled by then raises ``RuntimeError``."""
         import boto3
 
         sqs = boto3.client("sqs")
         for _ in range(max_rounds):
-            worked = False
-            for poller in self._pollers:
-                received = sqs.receive_message(
-                    QueueUrl=poller.queue_url,
-                    MaxNumberOfMessages=poller.spec.batch_size,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                    WaitTimeSeconds=0,
-                ).get("Messages", [])
-                if received:
-                    worked = True
-                    self._invoke(sqs, poller, received)
-            if not worked:
+            self._release_due(sqs)
+            published = self._publish_statuses()
+            received = [self._poll(sqs, poller) for poller in self._pollers]
+            if published or any(received) or self._visible_work(sqs):
+                continue
+            if not self._in_flight:
                 return
+            # Nothing to do before the earliest visibility timeout: on AWS the retry waits for it, here
+            # virtual time jumps there (the next round makes those records visible).
+            self.clock.advance_to(min(record.due for record in self._in_flight))
         raise RuntimeError("the local pipeline did not settle")
 
-    def _invoke(self, sqs: Any, poller: Poller, messages: list[dict[str, Any]]) -> None:
+    def _publish_statuses(self) -> bool:
+        envelopes = self.social.take_statuses()
+        for envelope in envelopes:
+            self.publish_inbound(json.dumps(envelope))
+        return bool(envelopes)
+
+    def _poll(self, sqs: Any, poller: Poller) -> bool:
+        received_at = self.clock.now()
+        received = sqs.receive_message(
+            QueueUrl=poller.queue_url,
+            MaxNumberOfMessages=poller.spec.batch_size,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if received:
+            self._invoke(sqs, poller, received, received_at)
+        return bool(received)
+
+    def _visible_work(self, sqs: Any) -> bool:
+        for poller in self._pollers:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=poller.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            if int(attributes["ApproximateNumberOfMessages"]):
+                return True
+        return False
+
+    def _release_due(self, sqs: Any) -> None:
+        """Make visible the records whose visibility timeout has passed in virtual time.
+
+        moto hides a received record for the queue's timeout in *real* seconds, which never ends before
+        the virtual one (virtual time runs at least as fast), so until now moto keeps it hidden; its
+        receive count is moto's own, so the redrive to the DLQ after ``maxReceiveCount`` is moto's too."""
+        now = self.clock.now()
+        due = [record for record in self._in_flight if record.due <= now]
+        if not due:
+            return
+        self._in_flight = [record for record in self._in_flight if record.due > now]
+        for record in due:
+            with contextlib.suppress(sqs.exceptions.ReceiptHandleIsInvalid):
+                sqs.change_message_visibility(
+                    QueueUrl=record.queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=0
+                )
+        # moto counts a record visible only once its clock is past the millisecond it was made visible in.
+        time.sleep(0.002)
+
+    def _invoke(self, sqs: Any, poller: Poller, messages: list[dict[str, Any]], received_at: float) -> None:
         records = [
             {
                 "messageId": m["MessageId"],
@@ -334,6 +443,12 @@ class LocalCloud:
             }
             for m in messages
         ]
+        ids = tuple(r["messageId"] for r in records)
+        # Defensive: a record received again is no longer waiting for its timeout to end.
+        self._in_flight = [record for record in self._in_flight if record.message_id not in ids]
+        function = poller.spec.logical_id
+        started = self.clock.now()
+        crashed = False
         failed: set[str]
         try:
             with contextlib.redirect_stdout(self._tap):
@@ -341,23 +456,40 @@ class LocalCloud:
                     poller.handler(
                         {"Records": records},
                         LambdaContext(
-                            poller.spec.logical_id, poller.spec.memory_mb, poller.spec.timeout_seconds
+                            function, poller.spec.memory_mb, poller.spec.timeout_seconds, self.clock
                         ),
                     )
                     or {}
                 )
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except SimulatedCrash:
+            # The process died: Lambda deletes nothing of the batch, and the next invocation is a cold start.
+            self._tap.write(f"invocation of {function} died (simulated crash)\n")
+            crashed = True
+            failed = set(ids)
+            from assistant import bootstrap
+
+            bootstrap.configure(clock=self.clock)
         except Exception as exc:  # noqa: BLE001 - as Lambda: a raising invocation fails the whole batch
-            self._tap.write(f"invocation of {poller.spec.logical_id} failed: {type(exc).__name__}\n")
-            failed = {r["messageId"] for r in records}
+            self._tap.write(f"invocation of {function} failed: {type(exc).__name__}\n")
+            failed = set(ids)
+        self.invocations.append(
+            Invocation(function, started, ids, tuple(i for i in ids if i in failed), crashed)
+        )
         for message in messages:
             if message["MessageId"] in failed:
-                self.summary[f"{poller.spec.logical_id}.retried"] += 1
-                sqs.change_message_visibility(
-                    QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                self.summary[f"{function}.retried"] += 1
+                # On AWS the record comes back when its visibility timeout, counted from the receive, ends.
+                self._in_flight.append(
+                    _InFlight(
+                        poller.queue_url,
+                        message["MessageId"],
+                        message["ReceiptHandle"],
+                        received_at + poller.visibility_timeout,
+                    )
                 )
             else:
-                self.summary[f"{poller.spec.logical_id}.records"] += 1
+                self.summary[f"{function}.records"] += 1
                 sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def dead_letters(self) -> dict[str, int]:
@@ -388,6 +520,12 @@ class LocalCloud:
     def _load_state(self) -> None:
         import boto3
 
+        # The items hold virtual times (leases, rate windows, claims): go on from the latest of them, or a
+        # lease taken in a run that let an hour pass would look held for an hour of real time.
+        clock_path = self._clock_path()
+        if clock_path.exists():
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                self.clock.advance_to(float(json.loads(clock_path.read_text(encoding="utf-8"))["now"]))
         ddb = boto3.client("dynamodb")
         for table in self._tables:
             path = self._state_path(table)
@@ -398,19 +536,26 @@ class LocalCloud:
                 batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
                 ddb.batch_write_item(RequestItems={table: batch})
 
-    def _save_state(self) -> None:
+    def _clock_path(self) -> Path:
+        return self.home / "state" / "clock.json"
+
+    def save_state(self) -> None:
+        """Write the DynamoDB items (and the virtual time they were written at) into the home.
+
+        Each file is replaced whole (written beside, then renamed): an interruption mid-save leaves the
+        previous state, never a torn one."""
         import boto3
 
         ddb = boto3.client("dynamodb")
-        now = time.time()
-        (self.home / "state").mkdir(exist_ok=True)
+        now = self.clock.now()
+        (self.home / "state").mkdir(parents=True, exist_ok=True)
         for table in self._tables:
             items: list[dict[str, Any]] = []
             for page in ddb.get_paginator("scan").paginate(TableName=table):
                 # moto never expires items by TTL; dropping expired ones here plays DynamoDB's part.
                 items += [i for i in page["Items"] if float(i.get("expires_at", {}).get("N", "inf")) > now]
-            path = self._state_path(table)
-            path.write_text(json.dumps(items), encoding="utf-8")
+            _replace(self._state_path(table), json.dumps(items))
+        _replace(self._clock_path(), json.dumps({"now": now}))
 
 
 class _MetricTap(io.TextIOBase):
@@ -444,6 +589,20 @@ class _MetricTap(io.TextIOBase):
             values = record.get(metric["Name"], [])
             total = sum(values) if isinstance(values, list) else values
             self._counts[metric["Name"] + suffix] += int(total)
+
+
+def _set_stream(handler: logging.StreamHandler[Any], stream: IO[str] | io.TextIOBase) -> None:
+    # setStream flushes the old stream first, which fails if that stream has been closed meanwhile.
+    if getattr(handler.stream, "closed", False):
+        handler.stream = stream
+    else:
+        handler.setStream(stream)
+
+
+def _replace(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 @functools.cache

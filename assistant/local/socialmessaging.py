@@ -2,21 +2,30 @@
 
 Reached through ``AWS_ENDPOINT_URL_SOCIALMESSAGING``, so the production adapter (boto3 and all) runs
 unchanged. It validates requests the way the service and Meta do for what this project sends, records
-every accepted call in order, and takes injected faults (throttling, rejection of the typing indicator).
+every accepted call in order, answers with wamid-shaped message ids, and takes injected faults
+(throttling, rejection of the typing indicator, an error after the message went out).
+
+Like the service, it reports on what it sent: every accepted message that is not a read receipt queues a
+``sent`` status event, an envelope of the shape the service publishes to the inbound topic (with the
+message's ``biz_opaque_callback_data``). ``LocalCloud.drain()`` publishes them; tests can hold them back to
+make a status arrive late (``hold_statuses``, ``release_statuses()``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import secrets
 import threading
-import uuid
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.local import envelopes
 from assistant.local.wire import RestJsonServer, ServiceError
 
 TEXT_LIMIT = 4096
@@ -28,6 +37,107 @@ class Fault:
     status: int
     when: Callable[[dict[str, Any]], bool] | None = None
     """Only calls whose decoded Meta message matches this take the fault (None: any call)."""
+    applied: bool = False
+    """The message goes out (recorded, status queued) and the caller still gets the error."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """A business phone number as the service knows it: what a status envelope needs to be routed."""
+
+    arn: str
+    meta_phone_number_id: str
+    display_phone_number: str = "15550009999"
+    waba_id: str = "200000000000002"
+    waba_arn: str = f"arn:aws:social-messaging:us-east-1:{envelopes.ACCOUNT}:waba/1"
+
+    @property
+    def origination_id(self) -> str:
+        """``phone-number-id-<id>``, the form the adapter sends as ``originationPhoneNumberId``."""
+        return _origination_id(self.arn)
+
+
+def _origination_id(arn_or_id: str) -> str:
+    # arn:aws:social-messaging:<region>:<acct>:phone-number-id/<id> -> phone-number-id-<id>
+    return arn_or_id.split(":")[-1].replace("/", "-")
+
+
+def new_outbound_wamid(recipient: str | None) -> str:
+    """A message id shaped like Meta's: base64 of a record holding the recipient's number and a random id
+    (so a wamid is personal data here as it is on WhatsApp)."""
+    number = recipient if recipient and recipient.isdigit() and len(recipient) < 32 else None
+    number = number or "".join(secrets.choice("0123456789") for _ in range(11))
+    record = (
+        b"\x1c\x18"
+        + bytes([len(number)])
+        + number.encode()
+        + b"\x15\x02\x00\x11\x18\x12"
+        + secrets.token_hex(9).upper().encode()
+        + b"\x00"
+    )
+    return "wamid." + base64.b64encode(record).decode()
+
+
+def sent_status_envelope(
+    phone: PhoneNumber, message_id: str, message: Mapping[str, Any], now: float
+) -> dict[str, Any]:
+    """The envelope the service publishes when Meta reports a message of ours ``sent``."""
+    status: dict[str, Any] = {
+        "id": message_id,
+        "status": "sent",
+        "timestamp": str(int(now)),
+        "recipient_id": str(message.get("to") or message.get("recipient") or ""),
+        "conversation": {"id": secrets.token_hex(16), "origin": {"type": "service"}},
+        "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"},
+    }
+    if message.get("biz_opaque_callback_data"):
+        status["biz_opaque_callback_data"] = message["biz_opaque_callback_data"]
+    entry = {
+        "id": phone.waba_id,
+        "changes": [
+            {
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": phone.display_phone_number,
+                        "phone_number_id": phone.meta_phone_number_id,
+                    },
+                    "statuses": [status],
+                },
+            }
+        ],
+    }
+    seconds = int(now)
+    nanos = int((now - seconds) * 1e9)
+    return {
+        "context": {
+            "MetaWabaIds": [{"wabaId": phone.waba_id, "arn": phone.waba_arn}],
+            "MetaPhoneNumberIds": [{"metaPhoneNumberId": phone.meta_phone_number_id, "arn": phone.arn}],
+        },
+        "whatsAppWebhookEntry": json.dumps(entry),
+        "aws_account_id": phone.arn.split(":")[4] if phone.arn.count(":") >= 5 else envelopes.ACCOUNT,
+        "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z",
+    }
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _display_numbers(raw_entry: Any) -> dict[str, str]:
+    """Meta phone number id -> display number, from a webhook entry (a JSON string)."""
+    try:
+        entry = json.loads(raw_entry) if isinstance(raw_entry, str) else raw_entry
+    except (ValueError, RecursionError):
+        return {}
+    numbers: dict[str, str] = {}
+    for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
+        value = change.get("value") if isinstance(change, dict) else None
+        metadata = value.get("metadata") if isinstance(value, dict) else None
+        if isinstance(metadata, dict) and metadata.get("phone_number_id"):
+            numbers[str(metadata["phone_number_id"])] = str(metadata.get("display_phone_number") or "")
+    return numbers
 
 
 def _validate_message(message: dict[str, Any]) -> None:
@@ -62,13 +172,25 @@ def _validate_message(message: dict[str, Any]) -> None:
 
 
 class SocialMessagingStandIn:
-    """Start with ``start()``; ``endpoint`` is the URL for ``AWS_ENDPOINT_URL_SOCIALMESSAGING``."""
+    """Start with ``start()``; ``endpoint`` is the URL for ``AWS_ENDPOINT_URL_SOCIALMESSAGING``.
 
-    def __init__(self) -> None:
+    ``statuses``: whether accepted messages (not read receipts) produce ``sent`` status events.
+    ``clock``: the time status events carry (the local twin's virtual clock).
+    """
+
+    def __init__(self, *, statuses: bool = True, clock: Callable[[], float] = time.time) -> None:
         self.calls: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.reject_typing_indicator = False
+        self.statuses = statuses
+        """Queue a ``sent`` status event for every accepted message that is not a read receipt."""
+        self.hold_statuses = False
+        """Hold new status events back (``take_statuses`` does not return them) until ``release_statuses``."""
+        self._clock = clock
         self._faults: deque[Fault] = deque()
+        self._phone_numbers: dict[str, PhoneNumber] = {}
+        self._ready: list[dict[str, Any]] = []
+        self._held: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = RestJsonServer("socialmessaging")
         self._server.route("/v1/whatsapp/send", self._send_operation)
@@ -81,10 +203,15 @@ class SocialMessagingStandIn:
         status: int = 429,
         times: int = 1,
         when: Callable[[dict[str, Any]], bool] | None = None,
+        applied: bool = False,
     ) -> None:
-        """Answer the next ``times`` calls (that match ``when``) with an error."""
+        """Answer the next ``times`` calls (that match ``when``) with an error.
+
+        ``applied=True`` makes the outcome ambiguous, as an internal error after the send can be: the message
+        goes out (it is in ``calls`` and ``sent()``, its status event is queued) and the caller gets the
+        error all the same. A message the service would reject anyway is rejected, not applied."""
         with self._lock:
-            self._faults.extend(Fault(code, status, when) for _ in range(times))
+            self._faults.extend(Fault(code, status, when, applied) for _ in range(times))
 
     def sent(self) -> list[dict[str, Any]]:
         """Decoded Meta messages of the accepted calls, in order."""
@@ -96,6 +223,75 @@ class SocialMessagingStandIn:
             self.calls.clear()
             self.rejected.clear()
             self._faults.clear()
+            self._ready.clear()
+            self._held.clear()
+
+    # -- phone numbers and status events --------------------------------------------------------------------
+
+    def register_phone_number(self, phone: PhoneNumber) -> None:
+        """Make status events of messages sent from this number carry its Meta id and ARN."""
+        with self._lock:
+            self._phone_numbers[phone.origination_id] = phone
+
+    def learn_phone_numbers(self, envelope: Mapping[str, Any]) -> None:
+        """Register the business numbers an inbound envelope names (the twin has no account to ask).
+
+        Tolerant: what cannot be read is ignored; the envelope parser is the judge of envelopes."""
+        context = envelope.get("context")
+        if not isinstance(context, dict):
+            return
+        wabas = [w for w in _list(context.get("MetaWabaIds")) if isinstance(w, dict)]
+        waba = wabas[0] if len(wabas) == 1 else {}
+        displays = _display_numbers(envelope.get("whatsAppWebhookEntry"))
+        for item in _list(context.get("MetaPhoneNumberIds")):
+            if not isinstance(item, dict) or not isinstance(item.get("arn"), str):
+                continue
+            meta_id = str(item.get("metaPhoneNumberId") or "")
+            if not meta_id:
+                continue
+            phone = PhoneNumber(arn=item["arn"], meta_phone_number_id=meta_id)
+            if displays.get(meta_id):
+                phone = dataclasses.replace(phone, display_phone_number=displays[meta_id])
+            if isinstance(waba.get("wabaId"), str) and isinstance(waba.get("arn"), str):
+                phone = dataclasses.replace(phone, waba_id=waba["wabaId"], waba_arn=waba["arn"])
+            self.register_phone_number(phone)
+
+    def take_statuses(self) -> list[dict[str, Any]]:
+        """The status envelopes ready to be published, oldest first; they are handed over, not kept."""
+        with self._lock:
+            ready, self._ready = self._ready, []
+            return ready
+
+    def release_statuses(self, count: int | None = None) -> int:
+        """Let the oldest ``count`` held status events (all by default) go out with the next
+        ``take_statuses()``; returns how many. ``hold_statuses`` stays as it is: set it to False to stop
+        holding new ones."""
+        with self._lock:
+            count = len(self._held) if count is None else max(0, count)
+            released, self._held = self._held[:count], self._held[count:]
+            self._ready.extend(released)
+            return len(released)
+
+    @property
+    def held_statuses(self) -> list[dict[str, Any]]:
+        """The status envelopes being held back, oldest first."""
+        with self._lock:
+            return list(self._held)
+
+    def _queue_status(self, phone_number_id: str, message_id: str, message: dict[str, Any]) -> None:
+        """Called with the lock held, for an accepted message."""
+        if not self.statuses or "status" in message:
+            return  # read receipts get no status of their own
+        origination = _origination_id(phone_number_id)
+        phone = self._phone_numbers.get(origination) or PhoneNumber(
+            # A number the twin has not seen an envelope for: the local defaults, with its own ARN, which
+            # is what the envelope parser routes by.
+            arn=f"arn:aws:social-messaging:us-east-1:{envelopes.ACCOUNT}:"
+            + origination.replace("phone-number-id-", "phone-number-id/", 1),
+            meta_phone_number_id=envelopes.META_PHONE_NUMBER_ID,
+        )
+        envelope = sent_status_envelope(phone, message_id, message, self._clock())
+        (self._held if self.hold_statuses else self._ready).append(envelope)
 
     @property
     def endpoint(self) -> str:
@@ -140,12 +336,14 @@ class SocialMessagingStandIn:
             "metaApiVersion": request["metaApiVersion"],
             "message": message,
         }
+        recipient = message.get("to") or message.get("recipient")
+        message_id = new_outbound_wamid(recipient if isinstance(recipient, str) else None)
         with self._lock:
             fault = None
             if self._faults and (self._faults[0].when is None or self._faults[0].when(message)):
                 fault = self._faults.popleft()
             try:
-                if fault is not None:
+                if fault is not None and not fault.applied:
                     raise ServiceError(fault.code, fault.status, "injected fault")
                 if self.reject_typing_indicator and "typing_indicator" in message:
                     raise ServiceError("ValidationException", 400, "typing_indicator is not supported")
@@ -154,4 +352,8 @@ class SocialMessagingStandIn:
                 self.rejected.append(record)
                 raise
             self.calls.append(record)
-        return str(uuid.uuid4())
+            self._queue_status(phone, message_id, message)
+        if fault is not None:
+            # Applied, and the answer lost in an internal error: the caller cannot tell it went out.
+            raise ServiceError(fault.code, fault.status, "injected fault after the message was sent")
+        return message_id

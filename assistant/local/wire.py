@@ -63,7 +63,11 @@ class RestJsonServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name=self._name, daemon=True).start()
+        # A short poll interval: ``stop`` waits for the serving loop to notice, and the local twin starts
+        # and stops its stand-ins for every command and every test (the default half second adds up).
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name=self._name, daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self._server is not None:

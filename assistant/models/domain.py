@@ -156,4 +156,7 @@ class Envelope:
     messages: tuple[InboundMessage, ...]
     statuses: tuple[StatusEvent, ...]
     skipped: int = 0
-    """Items inside an otherwise valid entry that were malformed and dropped (each counted in a metric)."""
+    """Items inside an otherwise valid entry that were malformed and dropped (each counted in a metric): a
+    message or status that cannot be read, a change that is not an object, a ``messages`` or ``statuses``
+    field that is not a list, and every item of a change addressed to no number of the envelope's context.
+    With the parsed messages and statuses, it accounts for every item: none is lost silently."""

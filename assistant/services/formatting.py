@@ -18,9 +18,8 @@ def split_message(text: str, limit: int = WHATSAPP_TEXT_LIMIT) -> list[str]:
         return [text] if text else []
     parts: list[str] = []
     current = ""
-    for piece in _pieces(text, limit):
-        sep = "\n\n" if piece.startswith("\0") else " "
-        piece = piece.lstrip("\0")
+    for starts_paragraph, piece in _pieces(text, limit):
+        sep = "\n\n" if starts_paragraph else " "
         candidate = f"{current}{sep}{piece}" if current else piece
         if len(candidate) <= limit:
             current = candidate
@@ -33,9 +32,12 @@ def split_message(text: str, limit: int = WHATSAPP_TEXT_LIMIT) -> list[str]:
     return parts
 
 
-def _pieces(text: str, limit: int) -> list[str]:
-    """Units no longer than ``limit``; a unit that starts a paragraph is marked with a leading NUL."""
-    out: list[str] = []
+def _pieces(text: str, limit: int) -> list[tuple[bool, str]]:
+    """Units no longer than ``limit``, each with whether it starts a paragraph.
+
+    A flag, not an in-band marker: any character, NUL included, may be in the text itself.
+    """
+    out: list[tuple[bool, str]] = []
     for paragraph in re.split(r"\n\s*\n", text):
         paragraph = paragraph.strip()
         if not paragraph:
@@ -44,7 +46,7 @@ def _pieces(text: str, limit: int) -> list[str]:
         first = True
         for unit in units:
             for small in _by_words(unit, limit) if len(unit) > limit else [unit]:
-                out.append(("\0" if first else "") + small)
+                out.append((first, small))
                 first = False
     return out
 
@@ -71,11 +73,13 @@ def _by_words(text: str, limit: int) -> list[str]:
 
 
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
+_KEPT = re.compile(rf"{_CODE_SPAN.pattern}|\0")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC_STAR = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# [ \t], not \s: \s matches newlines, and a heading would swallow the blank line after it.
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
 _BULLET = re.compile(r"^(\s*)[*+]\s+", re.MULTILINE)
 _HRULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.MULTILINE)
 
@@ -92,7 +96,9 @@ def to_whatsapp(markdown: str) -> str:
         spans.append(match.group(0))
         return f"\0{len(spans) - 1}\0"
 
-    text = _CODE_SPAN.sub(keep, markdown.replace("\r\n", "\n"))
+    # Code spans, and every NUL of the input, are set aside as NUL-index-NUL placeholders: after this pass
+    # the only NULs left delimit placeholders, so none can be forged by the text ("\x007\x00").
+    text = _KEPT.sub(keep, markdown.replace("\r\n", "\n"))
     text = _HRULE.sub("", text)
     text = _LINK.sub(
         lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", text

@@ -65,3 +65,48 @@ def test_sources_are_listed_with_links_only_for_web_addresses() -> None:
 
 def test_no_sources_leaves_the_text_alone() -> None:
     assert with_sources("Answer.", []) == "Answer."
+
+
+# ---------------------------------------------------------------- any text: NULs, headings (regressions)
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "a\x007\x00b",
+        "\x000\x00",
+        "`code` and \x000\x00",
+        "`a\x00b` \x001\x00 `c`",
+        "\x00\x00",
+        "**\x000\x00**",
+    ],
+    ids=["index 7", "index 0", "after a code span", "inside a code span", "two NULs", "in bold"],
+)
+def test_nul_digits_nul_in_the_text_is_kept_not_taken_for_a_code_span_placeholder(markdown: str) -> None:
+    text = to_whatsapp(markdown)
+
+    assert text.count("\x00") == markdown.count("\x00")
+    assert text.replace("*", "") == markdown.replace("*", "")
+
+
+def test_nuls_at_the_start_of_a_word_or_paragraph_are_kept_when_splitting() -> None:
+    text = "\x00a \x00b\n\n\x00c " + "\x00d " * 30
+
+    parts = split_message(text, limit=10)
+
+    assert all(0 < len(p) <= 10 for p in parts)
+    assert "".join(parts).count("\x00") == text.count("\x00")
+    assert " ".join(parts).split() == text.split()
+
+
+def test_a_heading_keeps_the_blank_line_after_it() -> None:
+    assert to_whatsapp("# Venue\n\nHall B is upstairs.") == "*Venue*\n\nHall B is upstairs."
+
+
+def test_a_line_of_only_hashes_is_not_a_heading_of_the_next_line() -> None:
+    assert to_whatsapp("#\nfoo") == "#\nfoo"
+
+
+@pytest.mark.parametrize(("markdown", "whatsapp"), [("## Title ##", "*Title*"), ("# Learn C#", "*Learn C#*")])
+def test_closing_hashes_are_dropped_but_a_hash_ending_a_word_is_kept(markdown: str, whatsapp: str) -> None:
+    assert to_whatsapp(markdown) == whatsapp
