@@ -336,9 +336,8 @@ def test_converse_guards_only_the_question_not_the_documents(world: World) -> No
 
 
 def test_the_default_retry_budget_is_spent_in_full_not_cut_short_by_an_attempt_count(world: World) -> None:
-    from dataclasses import replace
-
     import random
+    from dataclasses import replace
 
     world.engine._config = replace(CONFIG, time_budget_seconds=60.0, base_delay_seconds=0.5)
     world.engine._rng = random.Random(7)  # the jitter, made repeatable
