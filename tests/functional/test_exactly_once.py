@@ -71,7 +71,7 @@ def _completion(params: dict[str, Any]) -> bool:
 
 
 def _claim(params: dict[str, Any]) -> bool:
-    return "claim_owner = :me" in params.get("UpdateExpression", "")
+    return "claim_until = :until" in params.get("UpdateExpression", "")
 
 
 def _processed(params: dict[str, Any]) -> bool:
@@ -79,7 +79,8 @@ def _processed(params: dict[str, Any]) -> bool:
 
 
 def _send_text(params: dict[str, Any]) -> bool:
-    return '"type": "text"' in params["message"].decode() if isinstance(params["message"], bytes) else False
+    """A text message (a reply), not a read receipt (whose typing indicator also says "text")."""
+    return bool(json.loads(params["message"]).get("type") == "text")
 
 
 def test_an_admission_applied_whose_answer_was_lost_is_answered_once(cloud: LocalCloud) -> None:
@@ -107,6 +108,7 @@ def test_an_answer_sent_whose_answer_was_lost_to_a_read_timeout_is_not_sent_agai
     )
     run(cloud, question("wamid.S1"), plan=plan)
     assert replies_to(cloud) == {"wamid.S1": 1}
+    assert cloud.metrics["AmbiguousSendDeferred"] + cloud.metrics["AmbiguousSendConfirmed"] == 1
     settled(cloud)
 
 
