@@ -146,11 +146,22 @@ def timed(fn: Callable[[str], object], bodies: list[str]) -> list[float]:
 
 
 def measure_overhead(count: int = 2000, warmup: int = 200) -> list[tuple[str, list[float], str]]:
+    from assistant import bootstrap, fakes
+    from assistant.adapters.system import HmacHasher
+    from assistant.config import Settings
     from assistant.models.envelope import parse_sqs_body
-    from tests.worlds import World
 
-    world = World()  # the composition root's services over the in-memory fakes
-    service, publisher = world.inbound, world.publisher
+    # The composition root's own wiring, over the in-memory fakes.
+    settings = Settings("t", "arn:topic", "arn:secret", "KB", "arn:model", "g", "1")
+    clock, publisher = fakes.FixedClock(), fakes.RecordingPublisher()
+    core = bootstrap.build_core(
+        settings,
+        clock=clock,
+        store=fakes.InMemoryConversationStore(clock, bootstrap.limits_of(settings)),
+        messenger=fakes.RecordingMessenger(),
+        metrics=fakes.RecordingMetrics(),
+    )
+    service = bootstrap.build_inbound(core, publisher=publisher, hasher=HmacHasher(b"x" * 32))
 
     def handle(body: str) -> object:
         return service.handle(parse_sqs_body(body))
