@@ -19,8 +19,31 @@ from assistant.fakes import (
 from assistant.models.domain import Envelope
 from assistant.models.envelope import parse_envelope
 from assistant.ports import AdmissionRequest
+from assistant.services.admission import AdmissionLimits
 
 HASHER = HmacHasher(b"k" * 32)
+
+STORE_LIMITS = AdmissionLimits(
+    lease_seconds=180,
+    rate_limit=100,
+    rate_window_seconds=60,
+    conversation_max_messages=3,
+    conversation_max_chars=1000,
+    conversation_idle_seconds=600,
+    dedupe_ttl_seconds=3600,
+    attempt_seconds=90,
+)
+"""Small conversation budgets, for the stores' own tests."""
+
+
+def create_table(client: Any, name: str = "t") -> None:
+    """The conversation table as template.yaml defines it (partition key ``pk``)."""
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 def settings(**changes: Any) -> Settings:

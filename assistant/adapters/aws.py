@@ -8,39 +8,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from assistant.errors import RejectedByService, RetryableError
 
-# Error codes a retry can mend, across the services used here (ThrottledRequestException is
-# socialmessaging's spelling of throttling).
-RETRYABLE_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ThrottledRequestException",
-        "Throttling",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
-        "ThrottlingError",
-        "TransactionConflict",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-        "InternalServerError",
-        "InternalServiceException",
-        "InternalFailure",
-        "InternalError",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "DependencyException",
-        "KMSThrottlingException",
-        "KMSThrottling",
-        "ConflictException",
-        "ServiceQuotaExceededException",
-        "ModelTimeoutException",
-        "ModelNotReadyException",
-        "BadGatewayException",
-        "DependencyFailedException",
-    }
-)
-
-
+# Throttling, in each service's spelling (ThrottledRequestException is socialmessaging's): it proves the
+# request was not carried out.
 THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
@@ -50,8 +19,30 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "ProvisionedThroughputExceededException",
         "ThrottlingError",
+        "KMSThrottlingException",
+        "KMSThrottling",
     }
 )
+
+# Error codes a retry can mend, across the services used here.
+RETRYABLE_CODES = THROTTLING_CODES | {
+    "TransactionConflict",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "InternalServerError",
+    "InternalServiceException",
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "DependencyException",
+    "ConflictException",
+    "ServiceQuotaExceededException",
+    "ModelTimeoutException",
+    "ModelNotReadyException",
+    "BadGatewayException",
+    "DependencyFailedException",
+}
 
 AWS_ERRORS = (ClientError, BotoCoreError)
 """What a botocore call raises; adapters catch exactly these and translate them."""

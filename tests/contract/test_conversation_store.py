@@ -17,17 +17,9 @@ from assistant.adapters.dynamodb import DynamoDBConversationStore
 from assistant.fakes import FixedClock, InMemoryConversationStore
 from assistant.ports import AdmissionRequest, ConversationStore, Outcome
 from assistant.services.admission import AdmissionLimits
+from tests.worlds import STORE_LIMITS, create_table
 
-LIMITS = AdmissionLimits(
-    lease_seconds=180,
-    rate_limit=100,
-    rate_window_seconds=60,
-    conversation_max_messages=3,
-    conversation_max_chars=1000,
-    conversation_idle_seconds=600,
-    dedupe_ttl_seconds=3600,
-    attempt_seconds=90,
-)
+LIMITS = STORE_LIMITS
 
 
 @dataclass
@@ -41,12 +33,7 @@ class Subject:
 def _dynamodb(clock: FixedClock) -> Iterator[Subject]:
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client)
 
         def holder(user: str) -> str | None:
             item = client.get_item(TableName="t", Key={"pk": {"S": f"user#{user}"}}).get("Item", {})

@@ -17,17 +17,9 @@ from assistant.fakes import FixedClock
 from assistant.local import faults
 from assistant.ports import AdmissionRequest, Outcome
 from assistant.services.admission import AdmissionLimits
+from tests.worlds import STORE_LIMITS, create_table
 
-LIMITS = AdmissionLimits(
-    lease_seconds=180,
-    rate_limit=100,
-    rate_window_seconds=60,
-    conversation_max_messages=3,
-    conversation_max_chars=1000,
-    conversation_idle_seconds=600,
-    dedupe_ttl_seconds=3600,
-    attempt_seconds=90,
-)
+LIMITS = STORE_LIMITS
 
 
 class CountingClient:
@@ -53,12 +45,7 @@ class CountingClient:
 def db() -> Iterator[CountingClient]:
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client)
         yield CountingClient(client)
 
 
@@ -136,12 +123,7 @@ def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_two_threads_racing_for_one_users_lease_have_exactly_one_winner(clock: FixedClock) -> None:
     with mock_aws():
         client = boto3.client("dynamodb")
-        client.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_table(client)
         for round_ in range(20):
             barrier = threading.Barrier(2)
             results: list[Outcome] = []
