@@ -100,7 +100,6 @@ def build_engine(core: Core, *, store: ConversationStore | None = None) -> Answe
         guardrail_id=settings.guardrail_id,
         guardrail_version=settings.guardrail_version,
         retrieval_results=settings.retrieval_results,
-        help_desk=settings.help_desk,
         call_timeout_seconds=BEDROCK_CALL_TIMEOUT_SECONDS,
     )
     sessions = store or core.store
@@ -125,6 +124,7 @@ def build_answer(core: Core, *, engine: AnswerEngine | None = None) -> AnswerSer
         metrics=core.metrics,
         clock=core.clock,
         claim_seconds=core.settings.claim_seconds,
+        help_desk=core.settings.help_desk,
         confirm_wait_seconds=core.settings.send_confirm_wait_seconds,
     )
 

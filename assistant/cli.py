@@ -240,11 +240,10 @@ def run_kb_add(paths: list[Path], home: Path | None) -> int:
 
 def run_kb_ask(question: str, home: Path | None) -> int:
     from assistant.local.runtime import LocalCloud, default_home
-    from assistant.services.formatting import to_whatsapp, with_sources
 
     with LocalCloud(home or default_home(), log_stream=io.StringIO()) as cloud:
-        answer = cloud.ask(question)
-    print(with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources], limit=5))
+        answer, reply = cloud.ask(question)
+    print(reply)
     print(f"[answer source: {answer.source}]", file=sys.stderr)
     return 0
 

@@ -20,6 +20,7 @@ from assistant.ports import (
     ProcessedMessage,
     Recipient,
     Source,
+    Verdict,
 )
 from assistant.services.admission import AdmissionLimits, MarkerState, UserState, decide, needs_reply
 from assistant.services.delivery import sent_prefix
@@ -251,6 +252,7 @@ class ScriptedAnswerEngine:
 
     text: str = "An answer."
     sources: tuple[Source, ...] = ()
+    verdict: Verdict = Verdict.ANSWERED
     fail_with: list[Exception] = field(default_factory=list)
     asked: list[str] = field(default_factory=list)
 
@@ -258,7 +260,7 @@ class ScriptedAnswerEngine:
         self.asked.append(question.message_key)
         if self.fail_with:
             raise self.fail_with.pop(0)
-        return Answer(text=self.text, source="test", sources=self.sources)
+        return Answer(self.verdict, text=self.text, sources=self.sources)
 
 
 __all__ = [

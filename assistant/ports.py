@@ -191,12 +191,33 @@ class Source:
     uri: str
 
 
+class Verdict(StrEnum):
+    """What the engine found; its value is the answer's ``source`` in metrics."""
+
+    ANSWERED = "knowledge_base"
+    NO_ANSWER = "no_answer"
+    """The documents do not answer the question."""
+    INTERVENED = "guardrail"
+    """The guardrail blocked the question or the answer."""
+    FAILED = "error"
+    """The engine could not answer (throttled past its budget, rejected, out of time)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
-    text: str = field(repr=False)
-    source: str
-    """Where the answer came from: ``knowledge_base``, ``guardrail``, ``no_answer``, ``error``."""
+    """What an answer engine found: facts, not what the user hears. ``services/answering.py`` decides that
+    (the answer with its sources, or "I don't know", the refusal, the apology, in the user's language)."""
+
+    verdict: Verdict
+    text: str = field(default="", repr=False)
+    """The grounded answer (``ANSWERED`` only)."""
     sources: tuple[Source, ...] = ()
+    language: str | None = None
+    """The question's language, when the engine knows it."""
+
+    @property
+    def source(self) -> str:
+        return self.verdict.value
 
 
 class AnswerEngine(Protocol):

@@ -4,10 +4,11 @@
   guardrail, our prompt template and Bedrock's session id for the user (stored after the first call; it
   cannot be chosen).
 - Longer: ``Retrieve`` (20,000 characters) then ``Converse`` with the guardrail, the passages in the prompt.
-- Guardrail intervened: its message is the answer (source ``guardrail``). No citations: an honest "I don't
-  know" with a pointer to the help desk (source ``no_answer``), never an ungrounded answer.
+- It returns what it found (``Answer`` with a ``Verdict``): an answer with its citations, no answer (no
+  citations, or the model said so: never an ungrounded answer), the guardrail's intervention, or a failure.
+  What the user hears is decided by ``services/answering.py``.
 - Throttling and transient errors: retried with exponential backoff and full jitter while the time budget
-  (60 s) lasts, then a static apology (source ``error``). The budget is cut to the caller's deadline, and no
+  (60 s) lasts, then ``Verdict.FAILED``. The budget is cut to the caller's deadline, and no
   call starts that could outlive that deadline (each call's read timeout is ``call_timeout_seconds``). This
   engine never raises for an AWS error.
 """
@@ -26,7 +27,7 @@ from aws_lambda_powertools import Logger
 
 from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, translate
 from assistant.errors import RejectedByService, RetryableError
-from assistant.ports import Answer, Clock, MetricsSink, ProcessedMessage, SessionStore, Source
+from assistant.ports import Answer, Clock, MetricsSink, ProcessedMessage, SessionStore, Source, Verdict
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -53,14 +54,6 @@ Answer ONLY from the documents given in the user's message. Never invent rooms, 
 If the documents do not contain the answer, reply with exactly {NO_ANSWER_TOKEN} and nothing else.
 Answer in the language of the question, in at most 5 short sentences or a short list."""
 
-DONT_KNOW = (
-    "I'm sorry, I couldn't find that in the event's information. Please ask at {help_desk}: "
-    "they will be happy to help."
-)
-APOLOGY = (
-    "Sorry, I'm having trouble answering right now. Please try again in a minute, or ask at {help_desk}."
-)
-
 
 @dataclass(frozen=True, slots=True)
 class BedrockConfig:
@@ -69,7 +62,6 @@ class BedrockConfig:
     guardrail_id: str
     guardrail_version: str
     retrieval_results: int = 5
-    help_desk: str = "the help desk"
     time_budget_seconds: float = 60.0
     call_timeout_seconds: float = 30.0
     """The clients' read timeout: the longest one call can take."""
@@ -159,7 +151,7 @@ class BedrockKnowledgeBaseEngine:
             reason = _dimension(exc.code) if isinstance(exc, RejectedByService) else "retries_exhausted"
             self._metrics.count("AnswerError", 1, Reason=reason)
             logger.warning("answer engine failed", extra={"error": str(exc)})
-            return Answer(APOLOGY.format(help_desk=self._config.help_desk), source="error")
+            return Answer(Verdict.FAILED)
 
     # -- the two call styles ------------------------------------------------------------------------------
 
@@ -210,12 +202,12 @@ class BedrockKnowledgeBaseEngine:
         ]
         if response.get("guardrailAction") == "INTERVENED":
             if not references or NO_ANSWER_TOKEN in text:
-                return self._intervened(text)
+                return Answer(Verdict.INTERVENED)
             # Intervened yet cited: the guardrail masked something (a phone number) in a grounded answer.
             self._metrics.count("GuardrailMasked")
         if not references or not text or NO_ANSWER_TOKEN in text:
-            return self._dont_know()
-        return Answer(text=text, source="knowledge_base", sources=_sources(references))
+            return Answer(Verdict.NO_ANSWER)
+        return Answer(Verdict.ANSWERED, text=text, sources=_sources(references))
 
     def _retrieve_then_converse(self, question: ProcessedMessage, window: _Window) -> Answer:
         cfg = self._config
@@ -231,7 +223,7 @@ class BedrockKnowledgeBaseEngine:
         )
         results = [r for r in retrieved.get("retrievalResults") or () if (r.get("content") or {}).get("text")]
         if not results:
-            return self._dont_know()
+            return Answer(Verdict.NO_ANSWER)
         documents = "\n\n".join(
             f"<document index={n} source={title_of(_uri(r), r.get('metadata'))}>\n"
             f"{r['content']['text']}\n</document>"
@@ -263,21 +255,12 @@ class BedrockKnowledgeBaseEngine:
         content = ((response.get("output") or {}).get("message") or {}).get("content") or []
         text = "".join(str(part.get("text", "")) for part in content if isinstance(part, dict)).strip()
         if response.get("stopReason") == "guardrail_intervened":
-            return self._intervened(text)
+            return Answer(Verdict.INTERVENED)
         if not text or NO_ANSWER_TOKEN in text:
-            return self._dont_know()
-        return Answer(text=text, source="knowledge_base", sources=_sources(results))
+            return Answer(Verdict.NO_ANSWER)
+        return Answer(Verdict.ANSWERED, text=text, sources=_sources(results))
 
     # -- outcomes and retries -----------------------------------------------------------------------------
-
-    def _intervened(self, text: str) -> Answer:
-        self._metrics.count("GuardrailIntervened")
-        fallback = "Sorry, I can't help with that. I can answer questions about the event."
-        return Answer(text=text or fallback, source="guardrail")
-
-    def _dont_know(self) -> Answer:
-        self._metrics.count("NoAnswer")
-        return Answer(DONT_KNOW.format(help_desk=self._config.help_desk), source="no_answer")
 
     def _call(self, operation: Callable[[], T], window: _Window) -> T:
         """Run a call, retrying retryable errors with full-jitter backoff while the budget lasts; never start

@@ -323,12 +323,15 @@ class LocalCloud:
 
     # -- running events -------------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> Answer:
-        """Ask the configured answer engine directly (``kb ask``): the same adapter the answer stage uses."""
+    def ask(self, question: str) -> tuple[Answer, str]:
+        """Ask the configured answer engine directly (``kb ask``): the same adapter the answer stage uses.
+        Returns what the engine found and what the user would hear (``services.answering.compose``)."""
         from assistant import bootstrap
+        from assistant.services.answering import compose
 
-        engine = bootstrap.build_engine(bootstrap.build_core(bootstrap.settings_from(), clock=self.clock))
-        return engine.answer(
+        settings = bootstrap.settings_from()
+        engine = bootstrap.build_engine(bootstrap.build_core(settings, clock=self.clock))
+        answer = engine.answer(
             ProcessedMessage(
                 message_key="kb-ask",
                 user_key="kb-ask",
@@ -341,6 +344,7 @@ class LocalCloud:
                 received_at=0,
             )
         )
+        return answer, compose(answer, help_desk=settings.help_desk)[0]
 
     def publish_inbound(self, message: str) -> None:
         """Publish an End User Messaging Social envelope as the service does."""

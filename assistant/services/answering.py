@@ -15,7 +15,16 @@ from aws_lambda_powertools import Logger
 
 from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
 from assistant.models.domain import Route
-from assistant.ports import AnswerEngine, Clock, ConversationStore, Messenger, MetricsSink, ProcessedMessage
+from assistant.ports import (
+    Answer,
+    AnswerEngine,
+    Clock,
+    ConversationStore,
+    Messenger,
+    MetricsSink,
+    ProcessedMessage,
+    Verdict,
+)
 from assistant.services import replies
 from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
@@ -24,6 +33,25 @@ logger = Logger(child=True)
 
 SEND_RESERVE_SECONDS = 15.0
 """Of the function's remaining time, what is kept for sending the reply and recording it."""
+
+
+def compose(answer: Answer, *, help_desk: str, conversation_reset: bool = False) -> tuple[str, str]:
+    """What the user hears for what the engine found, in the question's language; and its ``source``."""
+    language = answer.language
+    verdict = answer.verdict
+    if verdict is Verdict.ANSWERED and not answer.text.strip():
+        verdict = Verdict.NO_ANSWER  # an empty answer is no answer
+    if verdict is Verdict.ANSWERED:
+        body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
+    elif verdict is Verdict.NO_ANSWER:
+        body = replies.say("dont_know", language, help_desk=help_desk)
+    elif verdict is Verdict.INTERVENED:
+        body = replies.say("guardrail", language)
+    else:
+        body = replies.say("apology", language, help_desk=help_desk)
+    if conversation_reset and verdict is not Verdict.FAILED:
+        body = f"{replies.say('conversation_reset', language)}\n\n{body}"
+    return body, verdict.value
 
 
 class AnswerService:
@@ -36,6 +64,7 @@ class AnswerService:
         metrics: MetricsSink,
         clock: Clock,
         claim_seconds: int,
+        help_desk: str = "the help desk",
         confirm_wait_seconds: float = 10.0,
         typing_every: float = 20.0,
     ) -> None:
@@ -45,6 +74,7 @@ class AnswerService:
         self._metrics = metrics
         self._clock = clock
         self._claim_seconds = claim_seconds
+        self._help_desk = help_desk
         self._confirm_wait = confirm_wait_seconds
         self._typing_every = typing_every
 
@@ -75,19 +105,18 @@ class AnswerService:
         try:
             with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
                 answer = self._engine.answer(question, deadline=deadline)
-            body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
-            source = answer.source
         except PermanentError as exc:
             # Nothing a retry can mend: the user still hears from us once.
             self._metrics.count("AnswerFailed")
             logger.warning("answer failed", extra={**log, "error": str(exc)})
-            body, source = replies.APOLOGY, "error"
+            answer = Answer(Verdict.FAILED)
         except Exception:
             # Retryable, or a bug: nothing went out, so the redelivery may answer; the user gets the lease.
             self._give_back(question, owner)
             raise
-        if question.conversation_reset and source != "error":
-            body = f"{replies.CONVERSATION_RESET}\n\n{body}"
+        body, source = compose(
+            answer, help_desk=self._help_desk, conversation_reset=question.conversation_reset
+        )
 
         try:
             self._send(route, question, owner, body, deadline)

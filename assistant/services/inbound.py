@@ -174,12 +174,12 @@ class InboundService:
             return self._accept(message, text, mkey, ukey, admission)
         if outcome is Outcome.BUSY:
             self._metrics.count("UserBusy")
-            self._deliver(message, mkey, admission, replies.BUSY)
+            self._deliver(message, mkey, admission, replies.say("busy"))
             return "busy"
         if outcome is Outcome.RATE_LIMITED:
             self._metrics.count("RateLimited")
             self._deliver(
-                message, mkey, admission, replies.RATE_LIMITED if admission.first_over_limit else None
+                message, mkey, admission, replies.say("rate_limited") if admission.first_over_limit else None
             )
             return "rate_limited"
         self._metrics.count("StaticReply", 1, Reason=reason)
@@ -189,14 +189,14 @@ class InboundService:
     def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
         """The static reply this message gets whatever the store says, or None for a question."""
         if self._policy.allowed_user_keys and ukey not in self._policy.allowed_user_keys:
-            return replies.NOT_ALLOWED, "not_allowed"
+            return replies.say("not_allowed"), "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:
-            return replies.WELCOME, "welcome"
+            return replies.say("welcome"), "welcome"
         text = message.question_text if message.kind in _QUESTION_KINDS else None
         if text is None or not text.strip():
-            return replies.UNSUPPORTED, "unsupported"
+            return replies.say("unsupported"), "unsupported"
         if len(text) > self._policy.max_text_chars:
-            return replies.TOO_LONG.format(length=len(text), limit=self._policy.max_text_chars), "too_long"
+            return replies.say("too_long", length=len(text), limit=self._policy.max_text_chars), "too_long"
         return None, "question"
 
     def _accept(self, message: InboundMessage, text: str, mkey: str, ukey: str, admission: Admission) -> str:

@@ -92,7 +92,7 @@ def test_an_admission_applied_whose_answer_was_lost_is_answered_once(cloud: Loca
     # and the user's next question is answered, not told "still working"
     run(cloud, question("wamid.A2", "Is there a quiet room?", timestamp=1762827999))
     assert replies_to(cloud)["wamid.A2"] == 1
-    assert replies.BUSY not in [m["text"]["body"] for m in cloud.social.sent() if is_text(m)]
+    assert replies.say("busy") not in [m["text"]["body"] for m in cloud.social.sent() if is_text(m)]
 
 
 def test_a_claim_applied_whose_answer_was_lost_is_still_answered(cloud: LocalCloud) -> None:
@@ -236,7 +236,7 @@ def test_a_huge_integer_latitude_gets_a_polite_reply_and_spares_its_neighbours(c
     run(cloud, _entry_with(question("wamid.V2"), location))
     assert replies_to(cloud) == {"wamid.V2": 1, "wamid.L1": 1}
     unsupported = [m for m in cloud.social.sent() if is_text(m) and m["context"]["message_id"] == "wamid.L1"]
-    assert unsupported[0]["text"]["body"] == replies.UNSUPPORTED
+    assert unsupported[0]["text"]["body"] == replies.say("unsupported")
     settled(cloud)
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from assistant.adapters.bedrock import DONT_KNOW
 from assistant.cli import main
 from assistant.knowledge import KnowledgeBase
 from assistant.knowledge.evaluation import AnswerScores, answer_scores, load_questions, retrieval_scores
 from assistant.local.runtime import LocalCloud, shared_embedder
+from assistant.services.replies import say
 from tests.conftest import text_envelope
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,14 +43,14 @@ def test_keynote_question_is_answered_from_the_agenda_with_its_source(cloud: Loc
 
 def test_question_the_documents_cannot_answer_gets_i_dont_know_and_the_help_desk(cloud: LocalCloud) -> None:
     reply = ask(cloud, "Who won the football match last night?", "wamid.F")
-    assert reply["text"]["body"] == DONT_KNOW.format(help_desk="the help desk at registration")
+    assert reply["text"]["body"] == say("dont_know", help_desk="the help desk at registration")
     assert cloud.metrics["Answered no_answer"] == 1
 
 
 def test_denied_topic_is_stopped_by_the_guardrail(cloud: LocalCloud) -> None:
     reply = ask(cloud, "Which stocks should I invest in? Give me a stock tip", "wamid.G")
     assert reply["text"]["body"].startswith("Sorry, I can't help with that.")
-    assert cloud.metrics["GuardrailIntervened"] == 1
+    assert cloud.metrics["Answered guardrail"] == 1
     assert cloud.metrics["Answered guardrail"] == 1
 
 
@@ -90,7 +90,7 @@ def test_knowledge_base_down_past_the_budget_gets_an_apology_and_the_lock_is_rel
     assert cloud.bedrock is not None
     cloud.bedrock.fail_next(code="InternalServerException", status=500, times=50)
     reply = ask(cloud, "where is the opening keynote?", "wamid.E1")
-    assert "trouble answering" in reply["text"]["body"]
+    assert reply["text"]["body"] == say("apology", help_desk="the help desk at registration")
     assert cloud.metrics["Answered error"] == 1
     cloud.bedrock.clear_faults()
     # the lease was released: the next question is answered, not "still working"

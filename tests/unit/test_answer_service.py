@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from assistant.errors import AmbiguousOutcome, RejectedByService, RetryableError
-from assistant.ports import Answer, ProcessedMessage, Recipient, Source
+from assistant.ports import Answer, ProcessedMessage, Recipient, Source, Verdict
 from assistant.services import replies
-from assistant.services.answering import AnswerService
+from assistant.services.answering import AnswerService, compose
 from assistant.services.delivery import reply_callback
 from tests.worlds import World as Both
 
@@ -51,7 +51,7 @@ def test_answer_quotes_the_question_and_releases_the_lease() -> None:
         {"to": "15550001111", "body": "An answer.", "quote": "wamid.m1", "callback": reply_callback("m1", 0)}
     ]
     assert world.store.holder("u1") is None
-    assert world.metrics.counts["Answered test"] == 1
+    assert world.metrics.counts["Answered knowledge_base"] == 1
 
 
 def test_redelivered_question_is_not_answered_twice() -> None:
@@ -78,7 +78,7 @@ def test_reset_notice_travels_in_the_same_reply() -> None:
     world.admit()
     world.service.handle(question(reset=True))
     (reply,) = world.messenger.texts
-    assert reply["body"].startswith(replies.CONVERSATION_RESET)
+    assert reply["body"].startswith(replies.say("conversation_reset"))
 
 
 def test_retryable_failure_releases_lease_and_leaves_the_message_answerable() -> None:
@@ -97,7 +97,9 @@ def test_permanent_failure_apologises_once_releases_lease_and_is_not_retried() -
     world.admit()
     world.engine.fail_with = [RejectedByService("bedrock", "ValidationException")]
     assert world.service.handle(question()) == "answered"
-    assert [t["body"] for t in world.messenger.texts] == [replies.APOLOGY]
+    assert [t["body"] for t in world.messenger.texts] == [
+        replies.say("apology", help_desk="the help desk at registration")
+    ]
     assert world.metrics.counts["Answered error"] == 1
     assert world.store.holder("u1") is None
     assert world.service.handle(question()) == "duplicate"
@@ -261,3 +263,31 @@ def test_failure_on_a_later_part_of_a_long_reply_never_resends_the_first_part() 
     assert [t["quote"] for t in world.messenger.texts] == ["wamid.m1"]
     assert world.metrics.counts["ReplyIncomplete"] == 1
     assert world.service.handle(question()) == "duplicate"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "source"),
+    [
+        (Answer(Verdict.NO_ANSWER), replies.say("dont_know", help_desk="the desk"), "no_answer"),
+        (Answer(Verdict.ANSWERED, text="  "), replies.say("dont_know", help_desk="the desk"), "no_answer"),
+        (Answer(Verdict.INTERVENED, text="a model's words"), replies.say("guardrail"), "guardrail"),
+        (Answer(Verdict.FAILED), replies.say("apology", help_desk="the desk"), "error"),
+        (Answer(Verdict.ANSWERED, text="**Hall B**, 10:00."), "*Hall B*, 10:00.", "knowledge_base"),
+    ],
+)
+def test_the_service_decides_what_the_user_hears_from_what_the_engine_found(
+    answer: Answer, expected: str, source: str
+) -> None:
+    assert compose(answer, help_desk="the desk") == (expected, source)
+
+
+def test_a_language_without_its_own_texts_falls_back_to_the_default() -> None:
+    body, _ = compose(Answer(Verdict.NO_ANSWER, language="xx"), help_desk="the desk")
+    assert body == replies.say("dont_know", "en", help_desk="the desk")
+
+
+def test_the_reset_notice_goes_with_an_answer_but_not_with_an_apology() -> None:
+    answered, _ = compose(Answer(Verdict.ANSWERED, text="Yes."), help_desk="d", conversation_reset=True)
+    assert answered.startswith(replies.say("conversation_reset"))
+    failed, _ = compose(Answer(Verdict.FAILED), help_desk="d", conversation_reset=True)
+    assert not failed.startswith(replies.say("conversation_reset"))

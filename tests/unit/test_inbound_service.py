@@ -70,7 +70,7 @@ def test_unsupported_kinds_get_one_static_reply_and_never_reach_a_model(fixture:
     world = World()
     assert world.handle(load_fixture(fixture)) == ["unsupported"]
     assert world.publisher.events == []
-    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+    assert [t["body"] for t in world.messenger.texts] == [replies.say("unsupported")]
     assert world.messenger.texts[0]["quote"] == "wamid.xyzxyz"
     assert world.messenger.reads == [("wamid.xyzxyz", False)]
     # and a redelivery of it gets nothing
@@ -105,7 +105,7 @@ def test_huge_body_is_refused_without_error() -> None:
 def test_allow_list_refuses_other_users_politely() -> None:
     world = World(allowed=("15550002222",))
     assert world.handle(text_envelope("hi", wamid="wamid.1")) == ["not_allowed"]
-    assert world.messenger.texts[0]["body"] == replies.NOT_ALLOWED
+    assert world.messenger.texts[0]["body"] == replies.say("not_allowed")
     assert world.handle(text_envelope("hi", wamid="wamid.2", sender="15550002222")) == ["accepted"]
 
 
@@ -113,7 +113,7 @@ def test_second_question_while_the_first_is_answered_gets_still_working_reply() 
     world = World()
     world.handle(text_envelope("first", wamid="wamid.1"))
     assert world.handle(text_envelope("second", wamid="wamid.2", timestamp=1762827868)) == ["busy"]
-    assert world.messenger.texts[-1]["body"] == replies.BUSY
+    assert world.messenger.texts[-1]["body"] == replies.say("busy")
     assert len(world.publisher.events) == 1
     # the busy reply is not sent twice on redelivery
     assert world.handle(text_envelope("second", wamid="wamid.2", timestamp=1762827868)) == ["duplicate"]
@@ -136,8 +136,8 @@ def test_rate_limit_tells_the_user_once_then_stays_quiet() -> None:
         outcomes += world.handle(with_message(load_fixture("message__image.json"), id=f"wamid.I{n}"))
     assert outcomes.count("rate_limited") == 4  # six distinct messages, two allowed
     bodies = [t["body"] for t in world.messenger.texts]
-    assert bodies.count(replies.RATE_LIMITED) == 1
-    assert bodies.count(replies.UNSUPPORTED) == 2
+    assert bodies.count(replies.say("rate_limited")) == 1
+    assert bodies.count(replies.say("unsupported")) == 2
 
 
 def test_conversation_budget_reset_is_announced_in_the_answer() -> None:
@@ -193,7 +193,7 @@ def test_throttled_static_reply_is_retried_not_lost() -> None:
     with pytest.raises(RetryableError):
         world.handle(envelope)
     assert world.redelivered(envelope) == ["unsupported"]
-    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+    assert [t["body"] for t in world.messenger.texts] == [replies.say("unsupported")]
 
 
 def test_rejected_static_reply_is_counted_not_retried() -> None:
@@ -238,8 +238,8 @@ def test_messages_sent_while_busy_still_count_against_the_rate_limit() -> None:
     assert outcomes[:3] == ["accepted", "busy", "busy"]
     assert set(outcomes[3:]) == {"rate_limited"}
     bodies = [t["body"] for t in world.messenger.texts]
-    assert bodies.count(replies.BUSY) == 2
-    assert bodies.count(replies.RATE_LIMITED) == 1
+    assert bodies.count(replies.say("busy")) == 2
+    assert bodies.count(replies.say("rate_limited")) == 1
 
 
 def test_a_retry_inside_the_attempts_lifetime_is_a_duplicate_not_a_second_worker() -> None:
@@ -271,7 +271,7 @@ def test_ambiguous_static_reply_is_not_sent_again_once_its_status_proved_it_went
     callback = world.messenger.texts[0]["callback"]
     world.handle(_status_with_callback(callback))
     assert world.redelivered(envelope) == ["unsupported"]
-    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+    assert [t["body"] for t in world.messenger.texts] == [replies.say("unsupported")]
     assert world.messenger.reads == [("wamid.xyzxyz", False)]  # and no second read receipt
     assert world.redelivered(envelope) == ["duplicate"]
 
@@ -286,7 +286,7 @@ def test_ambiguous_static_reply_that_never_went_out_is_sent_by_the_retry() -> No
     world.messenger.send_text = send  # type: ignore[method-assign]
     assert world.messenger.texts == []
     assert world.redelivered(envelope) == ["unsupported"]
-    assert [t["body"] for t in world.messenger.texts] == [replies.UNSUPPORTED]
+    assert [t["body"] for t in world.messenger.texts] == [replies.say("unsupported")]
 
 
 def test_crash_between_static_reply_and_its_record_never_sends_twice() -> None:
