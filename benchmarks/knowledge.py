@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from assistant.knowledge import DEFAULT_THRESHOLD, KnowledgeBase, MiniLMEmbedder, load_document
-from assistant.knowledge.evaluation import MODES, answer_scores, load_questions, retrieval_scores
+from assistant.local.engine import DEFAULT_THRESHOLD, KnowledgeBase, MiniLMEmbedder, load_document
+from assistant.local.engine.evaluation import MODES, answer_scores, load_questions, retrieval_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.knowledge import DEFAULT_THRESHOLD, Embedder, Hit, KnowledgeBase, Passage, answer
+from assistant.local.engine import DEFAULT_THRESHOLD, Embedder, Hit, KnowledgeBase, Passage, answer
 from assistant.local.wire import RestJsonServer, ServiceError
 
 RETRIEVE_AND_GENERATE_LIMIT = 1000

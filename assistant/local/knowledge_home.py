@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.knowledge import Embedder, KnowledgeBase, load_document
+from assistant.local.engine import Embedder, KnowledgeBase, load_document
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 LOCAL_BUCKET = "s3://local-knowledge-bucket/"

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from assistant.knowledge import KnowledgeBase, MiniLMEmbedder
 from assistant.local.bedrock import BedrockStandIn
 from assistant.local.clock import VirtualClock
+from assistant.local.engine import KnowledgeBase, MiniLMEmbedder
 from assistant.local.faults import SimulatedCrash
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.knowledge import KnowledgeBase
 from assistant.local import knowledge_home
+from assistant.local.engine import KnowledgeBase
 from assistant.local.runtime import LocalCloud, shared_embedder
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from assistant.cli import main
-from assistant.knowledge import KnowledgeBase
-from assistant.knowledge.evaluation import AnswerScores, answer_scores, load_questions, retrieval_scores
+from assistant.local.engine import KnowledgeBase
+from assistant.local.engine.evaluation import AnswerScores, answer_scores, load_questions, retrieval_scores
 from assistant.local.runtime import LocalCloud, shared_embedder
 from assistant.services.replies import say
 from tests.conftest import text_envelope

@@ -14,9 +14,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from assistant.knowledge import KnowledgeBase
 from assistant.local import faults
 from assistant.local.clock import VirtualClock
+from assistant.local.engine import KnowledgeBase
 from assistant.local.runtime import Invocation, LocalCloud
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.models.envelope import parse_envelope

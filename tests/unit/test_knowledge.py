@@ -1,4 +1,4 @@
-"""assistant.knowledge: loaders, chunking, the two indexes and their fusion, the embedder, the answerer.
+"""assistant.local.engine: loaders, chunking, the two indexes and their fusion, the embedder, the answerer.
 
 The real MiniLM model (shipped by a package, no network) is loaded once for the module; structural tests
 use a small bag-of-words embedder instead so that they say exactly what they test.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.knowledge import (
+from assistant.local.engine import (
     DEFAULT_THRESHOLD,
     Document,
     ExtractiveAnswer,
@@ -28,9 +28,9 @@ from assistant.knowledge import (
     chunk_document,
     load_document,
 )
-from assistant.knowledge.embedding import DIMENSIONS, Vectors
+from assistant.local.engine.embedding import DIMENSIONS, Vectors
 
-answer_module = importlib.import_module("assistant.knowledge.answer")
+answer_module = importlib.import_module("assistant.local.engine.answer")
 
 AGENDA = """\
 # Summit Agenda

@@ -14,10 +14,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.knowledge.chunking import SECTION_SEPARATOR, Passage
-from assistant.knowledge.embedding import Embedder
-from assistant.knowledge.index import Hit
-from assistant.knowledge.text import LIST_MARKER, is_label_line, is_record_line, sentences, terms, word_count
+from assistant.local.engine.chunking import SECTION_SEPARATOR, Passage
+from assistant.local.engine.embedding import Embedder
+from assistant.local.engine.index import Hit
+from assistant.local.engine.text import (
+    LIST_MARKER,
+    is_label_line,
+    is_record_line,
+    sentences,
+    terms,
+    word_count,
+)
 
 DEFAULT_THRESHOLD = 0.46
 """Best unit score below which the answer is "I don't know"; calibrated on ``knowledge/eval``."""

@@ -11,11 +11,11 @@ Typical use::
     reply = answer(question, knowledge.search(question), embedder)
 """
 
-from assistant.knowledge.answer import DEFAULT_THRESHOLD, Citation, ExtractiveAnswer, answer
-from assistant.knowledge.chunking import Passage, chunk_document
-from assistant.knowledge.documents import SUPPORTED_SUFFIXES, Document, load_document
-from assistant.knowledge.embedding import Embedder, MiniLMEmbedder, ModelFilesMissing
-from assistant.knowledge.index import Hit, KnowledgeBase, SearchMode
+from assistant.local.engine.answer import DEFAULT_THRESHOLD, Citation, ExtractiveAnswer, answer
+from assistant.local.engine.chunking import Passage, chunk_document
+from assistant.local.engine.documents import SUPPORTED_SUFFIXES, Document, load_document
+from assistant.local.engine.embedding import Embedder, MiniLMEmbedder, ModelFilesMissing
+from assistant.local.engine.index import Hit, KnowledgeBase, SearchMode
 
 __all__ = [
     "DEFAULT_THRESHOLD",

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from assistant.knowledge.documents import Document
-from assistant.knowledge.text import (
+from assistant.local.engine.documents import Document
+from assistant.local.engine.text import (
     LIST_MARKER,
     is_list_item,
     is_record_line,

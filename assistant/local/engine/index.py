@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.knowledge.chunking import Passage, chunk_document
-from assistant.knowledge.documents import Document
-from assistant.knowledge.embedding import Embedder, Vectors
-from assistant.knowledge.text import terms
+from assistant.local.engine.chunking import Passage, chunk_document
+from assistant.local.engine.documents import Document
+from assistant.local.engine.embedding import Embedder, Vectors
+from assistant.local.engine.text import terms
 
 SearchMode = Literal["lexical", "dense", "hybrid"]
 RRF_K = 60

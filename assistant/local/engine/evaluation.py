@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.knowledge.answer import DEFAULT_THRESHOLD, answer
-from assistant.knowledge.embedding import Embedder
-from assistant.knowledge.index import KnowledgeBase, SearchMode
+from assistant.local.engine.answer import DEFAULT_THRESHOLD, answer
+from assistant.local.engine.embedding import Embedder
+from assistant.local.engine.index import KnowledgeBase, SearchMode
 
 MODES: tuple[SearchMode, ...] = ("lexical", "dense", "hybrid")
 
