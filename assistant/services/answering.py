@@ -25,9 +25,10 @@ from assistant.ports import (
     ProcessedMessage,
     Verdict,
 )
-from assistant.services import replies
+from assistant.services import replies, smalltalk
 from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
+from assistant.services.language import detect as detect_language
 
 logger = Logger(child=True)
 
@@ -35,9 +36,12 @@ SEND_RESERVE_SECONDS = 15.0
 """Of the function's remaining time, what is kept for sending the reply and recording it."""
 
 
-def compose(answer: Answer, *, help_desk: str, conversation_reset: bool = False) -> tuple[str, str]:
-    """What the user hears for what the engine found, in the question's language; and its ``source``."""
-    language = answer.language
+def compose(
+    answer: Answer, *, help_desk: str, conversation_reset: bool = False, language: str | None = None
+) -> tuple[str, str]:
+    """What the user hears for what the engine found, in the question's language (the engine's, else
+    ``language``); and its ``source``."""
+    language = answer.language or language
     verdict = answer.verdict
     if verdict is Verdict.ANSWERED and not answer.text.strip():
         verdict = Verdict.NO_ANSWER  # an empty answer is no answer
@@ -102,21 +106,30 @@ class AnswerService:
             logger.info("answer recovered from an earlier attempt", extra=log)
             return "recovered"
 
-        try:
-            with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
-                answer = self._engine.answer(question, deadline=deadline)
-        except PermanentError as exc:
-            # Nothing a retry can mend: the user still hears from us once.
-            self._metrics.count("AnswerFailed")
-            logger.warning("answer failed", extra={**log, "error": str(exc)})
-            answer = Answer(Verdict.FAILED)
-        except Exception:
-            # Retryable, or a bug: nothing went out, so the redelivery may answer; the user gets the lease.
-            self._give_back(question, owner)
-            raise
-        body, source = compose(
-            answer, help_desk=self._help_desk, conversation_reset=question.conversation_reset
-        )
+        small_talk = smalltalk.classify(question.text)
+        if small_talk is not None:
+            # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
+            kind, spoken = small_talk
+            body, source = replies.say(kind.value, spoken), "smalltalk"
+        else:
+            try:
+                with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
+                    answer = self._engine.answer(question, deadline=deadline)
+            except PermanentError as exc:
+                # Nothing a retry can mend: the user still hears from us once.
+                self._metrics.count("AnswerFailed")
+                logger.warning("answer failed", extra={**log, "error": str(exc)})
+                answer = Answer(Verdict.FAILED)
+            except Exception:
+                # Retryable, or a bug: nothing went out, so the redelivery may answer; the lease goes back.
+                self._give_back(question, owner)
+                raise
+            body, source = compose(
+                answer,
+                help_desk=self._help_desk,
+                conversation_reset=question.conversation_reset,
+                language=detect_language(question.text),
+            )
 
         try:
             self._send(route, question, owner, body, deadline)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
-from assistant.models.domain import Envelope, InboundMessage, MessageKind, StatusEvent
+from assistant.models.domain import Envelope, InboundMessage, Media, MessageKind, StatusEvent
 from assistant.ports import (
     Admission,
     AdmissionRequest,
@@ -29,6 +29,7 @@ from assistant.ports import (
 )
 from assistant.services import replies
 from assistant.services.delivery import parse_reply_callback, reply_callback
+from assistant.services.language import detect as detect_language
 
 logger = Logger(child=True)
 
@@ -72,6 +73,14 @@ def message_key(hasher: Hasher, message: InboundMessage) -> str:
 
 def user_key(hasher: Hasher, message: InboundMessage) -> str:
     return hasher.key("user", message.user.identity)
+
+
+def _language_of(message: InboundMessage) -> str | None:
+    """The language of what the user wrote (a text, a caption), when it tells."""
+    text = message.question_text
+    if text is None and isinstance(message.content, Media):
+        text = message.content.caption
+    return detect_language(text[:500]) if text else None
 
 
 def recipient_of(message: InboundMessage) -> Recipient:
@@ -174,13 +183,12 @@ class InboundService:
             return self._accept(message, text, mkey, ukey, admission)
         if outcome is Outcome.BUSY:
             self._metrics.count("UserBusy")
-            self._deliver(message, mkey, admission, replies.say("busy"))
+            self._deliver(message, mkey, admission, replies.say("busy", _language_of(message)))
             return "busy"
         if outcome is Outcome.RATE_LIMITED:
             self._metrics.count("RateLimited")
-            self._deliver(
-                message, mkey, admission, replies.say("rate_limited") if admission.first_over_limit else None
-            )
+            notice = replies.say("rate_limited", _language_of(message))
+            self._deliver(message, mkey, admission, notice if admission.first_over_limit else None)
             return "rate_limited"
         self._metrics.count("StaticReply", 1, Reason=reason)
         self._deliver(message, mkey, admission, static)
@@ -188,15 +196,17 @@ class InboundService:
 
     def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
         """The static reply this message gets whatever the store says, or None for a question."""
+        language = _language_of(message)
         if self._policy.allowed_user_keys and ukey not in self._policy.allowed_user_keys:
-            return replies.say("not_allowed"), "not_allowed"
+            return replies.say("not_allowed", language), "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:
-            return replies.say("welcome"), "welcome"
+            return replies.say("welcome", language), "welcome"
         text = message.question_text if message.kind in _QUESTION_KINDS else None
         if text is None or not text.strip():
-            return replies.say("unsupported"), "unsupported"
+            return replies.say("unsupported", language), "unsupported"
         if len(text) > self._policy.max_text_chars:
-            return replies.say("too_long", length=len(text), limit=self._policy.max_text_chars), "too_long"
+            limit = self._policy.max_text_chars
+            return replies.say("too_long", language, length=len(text), limit=limit), "too_long"
         return None, "question"
 
     def _accept(self, message: InboundMessage, text: str, mkey: str, ukey: str, admission: Admission) -> str:

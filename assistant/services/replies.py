@@ -43,6 +43,264 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": (
             "Sorry, I couldn't answer that just now. Please try again in a minute, or ask at {help_desk}."
         ),
+        "greeting": (
+            "Hi! I'm the event assistant. Ask me about sessions, speakers, rooms, times or the venue, for "
+            'example: "Where is the opening keynote?", "Is there a quiet room?", "What\'s on next in hall B?"'
+        ),
+        "help": (
+            'I answer questions about the event from its agenda, venue guide and FAQ. Try: "Where is the '
+            'opening keynote?", "What\'s the Wi-Fi password?", "Is there a quiet room?"'
+        ),
+        "thanks": "You're welcome! Ask me anytime.",
+    },
+    "es": {
+        "unsupported": (
+            "Lo siento, por ahora solo leo mensajes de texto. Escribe tu pregunta "
+            '(por ejemplo: "¿Dónde es la charla inaugural?").'
+        ),
+        "too_long": (
+            "Tu mensaje es algo largo para mí ({length} caracteres). Pregunta en {limit} caracteres como "
+            "máximo, una pregunta cada vez."
+        ),
+        "busy": (
+            "Todavía estoy con tu pregunta anterior. La respondo primero; envía esta de nuevo cuando "
+            "tengas esa respuesta."
+        ),
+        "rate_limited": (
+            "Envías mensajes más rápido de lo que puedo responder. Espera un minuto antes de preguntar de "
+            "nuevo; los mensajes enviados hasta entonces no se responderán."
+        ),
+        "not_allowed": "Lo siento, este asistente es solo para asistentes registrados del evento.",
+        "welcome": (
+            "¡Hola! Soy el asistente del evento. Pregúntame lo que quieras: sesiones, ponentes, salas, "
+            "horarios, el recinto."
+        ),
+        "conversation_reset": "(Hemos hablado mucho, así que empiezo una conversación nueva.)",
+        "dont_know": (
+            "Lo siento, no encuentro eso en la información del evento. Pregunta en {help_desk}: te "
+            "ayudarán con gusto."
+        ),
+        "guardrail": "Lo siento, no puedo ayudar con eso. Puedo responder preguntas sobre el evento.",
+        "apology": (
+            "Lo siento, ahora mismo no puedo responder. Inténtalo de nuevo en un minuto o pregunta en "
+            "{help_desk}."
+        ),
+        "greeting": (
+            "¡Hola! Soy el asistente del evento. Pregúntame por sesiones, ponentes, salas, horarios o el "
+            'recinto, por ejemplo: "¿Dónde es la charla inaugural?", "¿Hay una sala tranquila?", '
+            '"¿Qué hay ahora en la sala B?"'
+        ),
+        "help": (
+            "Respondo preguntas sobre el evento a partir de su agenda, guía del recinto y preguntas "
+            'frecuentes. Prueba: "¿Dónde es la charla inaugural?", "¿Cuál es la contraseña del wifi?"'
+        ),
+        "thanks": "¡De nada! Pregúntame cuando quieras.",
+    },
+    "pt": {
+        "unsupported": (
+            "Desculpe, por enquanto só leio mensagens de texto. Escreva a sua pergunta "
+            '(por exemplo: "Onde é a palestra de abertura?").'
+        ),
+        "too_long": (
+            "A sua mensagem é um pouco longa para mim ({length} caracteres). Pergunte em no máximo {limit} "
+            "caracteres, uma pergunta de cada vez."
+        ),
+        "busy": (
+            "Ainda estou respondendo à sua pergunta anterior. Respondo a ela primeiro; envie esta de novo "
+            "quando receber essa resposta."
+        ),
+        "rate_limited": (
+            "Você está enviando mensagens mais rápido do que consigo responder. Espere um minuto antes de "
+            "perguntar de novo; as mensagens enviadas até lá não serão respondidas."
+        ),
+        "not_allowed": "Desculpe, este assistente é só para participantes inscritos no evento.",
+        "welcome": (
+            "Olá! Sou o assistente do evento. Pergunte-me o que quiser: sessões, palestrantes, salas, "
+            "horários, o local."
+        ),
+        "conversation_reset": "(Conversamos bastante, então comecei uma conversa nova.)",
+        "dont_know": (
+            "Desculpe, não encontrei isso nas informações do evento. Pergunte em {help_desk}: terão todo o "
+            "gosto em ajudar."
+        ),
+        "guardrail": "Desculpe, não posso ajudar com isso. Posso responder perguntas sobre o evento.",
+        "apology": (
+            "Desculpe, não consegui responder agora. Tente de novo em um minuto ou pergunte em {help_desk}."
+        ),
+        "greeting": (
+            "Olá! Sou o assistente do evento. Pergunte-me sobre sessões, palestrantes, salas, horários ou o "
+            'local, por exemplo: "Onde é a palestra de abertura?", "Há uma sala silenciosa?", '
+            '"O que há a seguir na sala B?"'
+        ),
+        "help": (
+            "Respondo a perguntas sobre o evento com base na agenda, no guia do local e nas perguntas "
+            'frequentes. Experimente: "Onde é a palestra de abertura?", "Qual é a senha do Wi-Fi?"'
+        ),
+        "thanks": "De nada! Pergunte quando quiser.",
+    },
+    "fr": {
+        "unsupported": (
+            "Désolé, je ne lis que les messages texte pour l'instant. Écrivez votre question "
+            "(par exemple : « Où a lieu la keynote d'ouverture ? »)."
+        ),
+        "too_long": (
+            "Votre message est un peu long pour moi ({length} caractères). Posez votre question en {limit} "
+            "caractères au plus, une question à la fois."
+        ),
+        "busy": (
+            "Je travaille encore sur votre question précédente. J'y réponds d'abord ; renvoyez celle-ci "
+            "quand vous aurez la réponse."
+        ),
+        "rate_limited": (
+            "Vous envoyez des messages plus vite que je ne peux répondre. Attendez une minute avant de "
+            "redemander ; les messages envoyés d'ici là resteront sans réponse."
+        ),
+        "not_allowed": "Désolé, cet assistant est réservé aux participants inscrits à l'événement.",
+        "welcome": (
+            "Bonjour ! Je suis l'assistant de l'événement. Posez-moi vos questions : sessions, intervenants, "
+            "salles, horaires, le lieu."
+        ),
+        "conversation_reset": "(Nous avons beaucoup échangé : je reprends une nouvelle conversation.)",
+        "dont_know": (
+            "Désolé, je ne trouve pas cela dans les informations de l'événement. Demandez à {help_desk} : "
+            "on vous aidera volontiers."
+        ),
+        "guardrail": (
+            "Désolé, je ne peux pas vous aider sur ce point. Je réponds aux questions sur l'événement."
+        ),
+        "apology": (
+            "Désolé, je ne peux pas répondre pour le moment. Réessayez dans une minute ou demandez à "
+            "{help_desk}."
+        ),
+        "greeting": (
+            "Bonjour ! Je suis l'assistant de l'événement. Posez-moi vos questions sur les sessions, les "
+            "intervenants, les salles, les horaires ou le lieu, par exemple : « Où a lieu la keynote "
+            "d'ouverture ? », « Y a-t-il une salle calme ? », « Qu'y a-t-il ensuite en salle B ? »"
+        ),
+        "help": (
+            "Je réponds aux questions sur l'événement à partir de son programme, du guide du lieu et de la "
+            "FAQ. Essayez : « Où a lieu la keynote d'ouverture ? », « Quel est le mot de passe Wi-Fi ? »"
+        ),
+        "thanks": "Avec plaisir ! N'hésitez pas à me poser d'autres questions.",
+    },
+    "de": {
+        "unsupported": (
+            "Entschuldigung, ich kann vorerst nur Textnachrichten lesen. Bitte tippen Sie Ihre Frage "
+            '(zum Beispiel: „Wo ist die Eröffnungs-Keynote?").'
+        ),
+        "too_long": (
+            "Ihre Nachricht ist etwas lang für mich ({length} Zeichen). Bitte fragen Sie in höchstens "
+            "{limit} Zeichen, eine Frage nach der anderen."
+        ),
+        "busy": (
+            "Ich arbeite noch an Ihrer vorherigen Frage. Ich beantworte sie zuerst; senden Sie diese bitte "
+            "erneut, wenn Sie die Antwort haben."
+        ),
+        "rate_limited": (
+            "Sie senden Nachrichten schneller, als ich antworten kann. Bitte warten Sie eine Minute; bis "
+            "dahin gesendete Nachrichten werden nicht beantwortet."
+        ),
+        "not_allowed": "Entschuldigung, dieser Assistent ist nur für registrierte Teilnehmende da.",
+        "welcome": (
+            "Hallo! Ich bin der Assistent der Veranstaltung. Fragen Sie mich alles: Sessions, Vortragende, "
+            "Räume, Zeiten, den Veranstaltungsort."
+        ),
+        "conversation_reset": "(Wir haben viel geschrieben, daher beginne ich ein neues Gespräch.)",
+        "dont_know": (
+            "Entschuldigung, das finde ich nicht in den Informationen zur Veranstaltung. Bitte fragen Sie "
+            "bei {help_desk}: Dort hilft man Ihnen gern."
+        ),
+        "guardrail": (
+            "Entschuldigung, dabei kann ich nicht helfen. Ich beantworte Fragen zur Veranstaltung."
+        ),
+        "apology": (
+            "Entschuldigung, ich kann gerade nicht antworten. Versuchen Sie es in einer Minute erneut oder "
+            "fragen Sie bei {help_desk}."
+        ),
+        "greeting": (
+            "Hallo! Ich bin der Assistent der Veranstaltung. Fragen Sie mich nach Sessions, Vortragenden, "
+            'Räumen, Zeiten oder dem Veranstaltungsort, zum Beispiel: „Wo ist die Eröffnungs-Keynote?", '
+            '„Gibt es einen Ruheraum?", „Was läuft als Nächstes in Saal B?"'
+        ),
+        "help": (
+            "Ich beantworte Fragen zur Veranstaltung aus Programm, Geländeführer und FAQ. Probieren Sie: "
+            '„Wo ist die Eröffnungs-Keynote?", „Wie lautet das WLAN-Passwort?"'
+        ),
+        "thanks": "Gern geschehen! Fragen Sie jederzeit.",
+    },
+    "tr": {
+        "unsupported": (
+            "Üzgünüm, şimdilik yalnızca metin mesajlarını okuyabiliyorum. Lütfen sorunuzu yazın "
+            '(örneğin: "Açılış konuşması nerede?").'
+        ),
+        "too_long": (
+            "Mesajınız benim için biraz uzun ({length} karakter). Lütfen en fazla {limit} karakterle, her "
+            "seferinde bir soru sorun."
+        ),
+        "busy": (
+            "Hâlâ önceki sorunuz üzerinde çalışıyorum. Önce onu yanıtlayacağım; yanıtı aldıktan sonra "
+            "bunu yeniden gönderin."
+        ),
+        "rate_limited": (
+            "Yanıtlayabileceğimden hızlı mesaj gönderiyorsunuz. Lütfen tekrar sormadan önce bir dakika "
+            "bekleyin; o zamana kadar gönderilen mesajlar yanıtlanmayacak."
+        ),
+        "not_allowed": "Üzgünüm, bu asistan yalnızca etkinliğe kayıtlı katılımcılar içindir.",
+        "welcome": (
+            "Merhaba! Ben etkinlik asistanıyım. Bana her şeyi sorabilirsiniz: oturumlar, konuşmacılar, "
+            "salonlar, saatler, mekân."
+        ),
+        "conversation_reset": "(Epey konuştuk, bu yüzden yeni bir sohbet başlattım.)",
+        "dont_know": (
+            "Üzgünüm, bunu etkinlik bilgilerinde bulamadım. Lütfen {help_desk} sorun: size memnuniyetle "
+            "yardımcı olacaklar."
+        ),
+        "guardrail": "Üzgünüm, bu konuda yardımcı olamam. Etkinlikle ilgili soruları yanıtlayabilirim.",
+        "apology": (
+            "Üzgünüm, şu anda yanıt veremiyorum. Bir dakika sonra tekrar deneyin veya {help_desk} sorun."
+        ),
+        "greeting": (
+            "Merhaba! Ben etkinlik asistanıyım. Bana oturumları, konuşmacıları, salonları, saatleri veya "
+            'mekânı sorun, örneğin: "Açılış konuşması nerede?", "Sessiz bir oda var mı?", '
+            '"B salonunda sırada ne var?"'
+        ),
+        "help": (
+            "Etkinlikle ilgili soruları programdan, mekân rehberinden ve SSS'den yanıtlıyorum. Deneyin: "
+            '"Açılış konuşması nerede?", "Wi-Fi şifresi nedir?"'
+        ),
+        "thanks": "Rica ederim! İstediğiniz zaman sorun.",
+    },
+    "ar": {
+        "unsupported": (
+            "عذرًا، لا أستطيع حاليًا قراءة سوى الرسائل النصية. "
+            'يُرجى كتابة سؤالك (مثلًا: "أين الكلمة الافتتاحية؟").'
+        ),
+        "too_long": (
+            "رسالتك طويلة بعض الشيء ({length} حرفًا). يُرجى السؤال في {limit} حرفًا على الأكثر، سؤالًا "
+            "واحدًا في كل مرة."
+        ),
+        "busy": "ما زلت أعمل على سؤالك السابق. سأجيب عنه أولًا؛ يُرجى إرسال هذا السؤال مجددًا بعد وصول الإجابة.",
+        "rate_limited": (
+            "ترسل الرسائل أسرع مما أستطيع الرد. يُرجى الانتظار دقيقة قبل السؤال مجددًا؛ لن يتم الرد على "
+            "الرسائل المرسلة حتى ذلك الحين."
+        ),
+        "not_allowed": "عذرًا، هذا المساعد متاح فقط للحضور المسجلين في الفعالية.",
+        "welcome": (
+            "مرحبًا! أنا مساعد الفعالية. اسألني عن أي شيء: الجلسات، المتحدثين، القاعات، المواعيد، المكان."
+        ),
+        "conversation_reset": "(تحدثنا كثيرًا، لذا بدأت محادثة جديدة.)",
+        "dont_know": "عذرًا، لم أجد ذلك في معلومات الفعالية. يُرجى السؤال في {help_desk}: سيسعدهم مساعدتك.",
+        "guardrail": "عذرًا، لا أستطيع المساعدة في ذلك. يمكنني الإجابة عن أسئلة حول الفعالية.",
+        "apology": "عذرًا، لا أستطيع الإجابة الآن. حاول مجددًا بعد دقيقة، أو اسأل في {help_desk}.",
+        "greeting": (
+            "مرحبًا! أنا مساعد الفعالية. اسألني عن الجلسات أو المتحدثين أو القاعات أو المواعيد أو المكان، "
+            'مثلًا: "أين الكلمة الافتتاحية؟"، "هل توجد غرفة هادئة؟"، "ما التالي في القاعة B؟"'
+        ),
+        "help": (
+            "أجيب عن أسئلة الفعالية من جدول أعمالها ودليل المكان والأسئلة الشائعة. جرّب: "
+            '"أين الكلمة الافتتاحية؟"، "ما كلمة مرور الواي فاي؟"'
+        ),
+        "thanks": "على الرحب والسعة! اسألني في أي وقت.",
     },
 }
 

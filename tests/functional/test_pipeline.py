@@ -9,6 +9,7 @@ import boto3
 
 from assistant.local.runtime import LocalCloud
 from assistant.services import replies
+from assistant.services.language import detect
 from tests.conftest import load_fixture, text_envelope, with_message
 
 
@@ -216,3 +217,13 @@ def test_a_send_that_fails_after_the_service_took_it_is_not_repeated_by_the_sdk(
     run(cloud, load_fixture("message__image.json"))
     assert len(cloud.social.rejected) == 1
     assert cloud.summary["InboundFunction.retried"] == 1
+
+
+def test_small_talk_and_a_foreign_question_are_answered_in_their_language(cloud: LocalCloud) -> None:
+    sent = run(cloud, text_envelope("Hola!", wamid="wamid.ST1"))
+    assert sent[-1]["text"]["body"] == replies.say("greeting", "es")
+    sent = run(
+        cloud, text_envelope("¿Dónde puedo rezar durante el evento?", wamid="wamid.ST2", timestamp=1762827999)
+    )
+    # The local engine cannot read Spanish yet: its honest "I don't know" at least speaks Spanish.
+    assert detect(sent[-1]["text"]["body"]) == "es"

@@ -1,0 +1,59 @@
+"""Which of the supported languages a short message is in: a pure, dependency-free guess.
+
+Good enough to choose the language of the assistant's own texts (``replies.say``); the answer engines detect
+the language of an answer themselves. Arabic is told by its script; the Latin-script languages by their
+function words and letters. ``None`` when nothing points anywhere (the default language is used then).
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+# Frequent function words and question words, distinct enough between these languages.
+_MARKERS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        "the is are where when what who which how can could do does i you my me there a an of to in on at "
+        "and or for with please thanks thank hello hi hey".split()
+    ),
+    "es": frozenset(
+        "el la los las es son dónde donde cuándo cuando qué que quién cómo como hay un una del al por para "
+        "con mi y o hola gracias puedo está esta estoy sala charla contraseña".split()
+    ),
+    "pt": frozenset(
+        "o a os as é são onde quando quê quem como há um uma do da dos das no na ao pelo para com meu minha "
+        "e ou olá oi obrigado obrigada posso está sala palestra senha não".split()
+    ),
+    "fr": frozenset(
+        "le la les est sont où quand quoi qui comment il y un une du des au aux pour avec mon ma et ou "
+        "bonjour salut merci puis je peux salle mot passe".split()
+    ),
+    "de": frozenset(
+        "der die das ist sind wo wann was wer wie gibt es ein eine des dem den im am zum zur für mit mein "
+        "meine und oder hallo danke kann ich raum vortrag passwort".split()
+    ),
+    "tr": frozenset(
+        "bu şu nerede ne zaman kim nasıl var mı mi mu mü bir ve veya için ile benim merhaba selam "
+        "teşekkürler teşekkür ederim salon oturum şifre nedir hangi".split()
+    ),
+}
+_LETTERS: dict[str, str] = {"es": "ñ¿¡", "pt": "ãõ", "de": "ßäöü", "tr": "ğşıİ", "fr": "èêëàùœ"}
+
+
+def detect(text: str) -> str | None:
+    """The language of ``text`` among en, es, pt, fr, de, tr, ar; None when unsure."""
+    if any("\u0600" <= ch <= "\u06ff" for ch in text):
+        return "ar"
+    words = [w.lower() for w in _WORDS.findall(text)]
+    if not words:
+        return None
+    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
+    lowered = text.lower()
+    for lang, letters in _LETTERS.items():
+        scores[lang] += 2 * sum(ch in lowered for ch in letters)
+    best = max(scores.values())
+    if best == 0:
+        return None
+    leaders = [lang for lang, score in scores.items() if score == best]
+    return leaders[0] if len(leaders) == 1 else None
