@@ -13,6 +13,7 @@ import re
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ _PROMPT_ATTACKS = (
 
 @dataclass
 class LocalGuardrail:
-    """Denied topics (by trigger phrases), denied words, prompt-attack phrases; PII masked in outputs."""
+    """Denied topics (by trigger phrases), denied words, prompt-attack phrases; in outputs, phone and card
+    numbers masked unless the event's own documents publish them (the deployed guardrail masks attendees'
+    numbers on the way in instead, so the model never sees them; see template.yaml)."""
 
     guardrail_id: str
     version: str
@@ -89,10 +92,22 @@ class LocalGuardrail:
         return any(re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", lowered) for p in phrases)
 
     @staticmethod
-    def mask(text: str) -> str:
-        """Anonymize phone and card numbers in an output, as the deployed guardrail does."""
-        text = re.sub(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)", "{PHONE}", text)
-        return re.sub(r"(?<!\d)(?:\d[ -]?){13,16}(?!\d)", "{CREDIT_DEBIT_CARD_NUMBER}", text)
+    def mask(text: str, published: str = "") -> str:
+        """Anonymize phone and card numbers in an output, except those ``published`` (the cited passages):
+        the guardrail protects attendees, not the event's own hotline."""
+        known = {_digits(m) for m in re.findall(r"\+?\d[\d ()-]{7,}\d", published)}
+
+        def unless_published(label: str) -> Callable[[re.Match[str]], str]:
+            return lambda match: match.group(0) if _digits(match.group(0)) in known else label
+
+        text = re.sub(r"(?<!\w)\+?\d[\d ()-]{7,}\d(?!\w)", unless_published("{PHONE}"), text)
+        return re.sub(
+            r"(?<!\d)(?:\d[ -]?){13,16}(?!\d)", unless_published("{CREDIT_DEBIT_CARD_NUMBER}"), text
+        )
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def _reference(hit_or_passage: Hit | Passage, score: float | None = None) -> dict[str, Any]:
@@ -205,7 +220,8 @@ class BedrockStandIn:
         result = answer(text, hits, self.embedder, threshold=self.threshold)
         if result.text is None:
             return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
-        output = self.guardrail.mask(result.text) if guardrail else result.text
+        published = " ".join(c.passage.text for c in result.citations)
+        output = self.guardrail.mask(result.text, published) if guardrail else result.text
         citations = [
             {
                 "generatedResponsePart": {"textResponsePart": {"text": " ".join(c.sentences)}},
@@ -265,7 +281,8 @@ class BedrockStandIn:
         hits = [Hit(passage=p, score=1.0 / (n + 1)) for n, p in enumerate(passages)]
         result = answer(question, hits, self.embedder, threshold=self.threshold)
         text = result.text if result.text is not None else "NO_ANSWER"
-        return _converse_reply(self.guardrail.mask(text) if guardrail else text, "end_turn")
+        published = " ".join(p.text for p in passages)
+        return _converse_reply(self.guardrail.mask(text, published) if guardrail else text, "end_turn")
 
     # -- checks ---------------------------------------------------------------------------------------------
 

@@ -188,3 +188,20 @@ def test_chat_shows_read_typing_and_the_reply(
     assert "✓✓ read  · typing…" in out
     assert "assistant> " in out
     assert "Auditorium A" in out
+
+
+def test_the_events_own_hotline_reaches_attendees_unmasked(cloud: LocalCloud) -> None:
+    reply = ask(cloud, "What is the code of conduct hotline number?", "wamid.HOT")
+    assert "+351 910 000 417" in reply["text"]["body"]
+    assert "{PHONE}" not in reply["text"]["body"]
+
+
+def test_numbers_the_documents_do_not_publish_are_still_masked() -> None:
+    from assistant.local.bedrock import LocalGuardrail
+
+    published = "Call the hotline on +351 910 000 417."
+    text = "Hotline: +351 910 000 417. Ada's mobile: +44 7700 900123. Card 4111 1111 1111 1111."
+    masked = LocalGuardrail.mask(text, published)
+    assert "+351 910 000 417" in masked
+    assert "7700 900123" not in masked and "{PHONE}" in masked
+    assert "4111" not in masked
