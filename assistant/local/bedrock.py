@@ -145,7 +145,8 @@ class BedrockStandIn:
         self.threshold = threshold
         self.calls: list[str] = []
         self._faults: deque[tuple[str, int]] = deque()
-        self._sessions: set[str] = set()
+        self._sessions: dict[str, str] = {}
+        """Bedrock's sessions: each one's previous question, the conversation a follow-up leans on."""
         self._lock = threading.Lock()
         self.agent_runtime = RestJsonServer("bedrock-agent-runtime")
         self.agent_runtime.route("/retrieveAndGenerate", self._retrieve_and_generate)
@@ -216,6 +217,7 @@ class BedrockStandIn:
                     "sessionId": session,
                 }
         vector = (config.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+        text = self._in_context(session, text)
         hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
         result = answer(text, hits, self.embedder, threshold=self.threshold)
         if result.text is None:
@@ -298,11 +300,34 @@ class BedrockStandIn:
         with self._lock:
             if requested is None:
                 session = str(uuid.uuid4())
-                self._sessions.add(session)
+                self._sessions[session] = ""
                 return session
             if requested not in self._sessions:
                 raise ServiceError("ValidationException", 400, "session not found or expired")
             return str(requested)
+
+    def _in_context(self, session: str, question: str) -> str:
+        """The question as the conversation so far reads it: a short follow-up that points back ("and
+        where is that?") is read together with the previous question, as a model with the session would."""
+        with self._lock:
+            previous = self._sessions.get(session, "")
+            words = question.lower().split()
+            follow_up = (
+                bool(previous) and len(words) <= 8 and bool(_POINTERS & {w.strip("?¿!.,") for w in words})
+            )
+            understood = f"{previous} {question}" if follow_up else question
+            self._sessions[session] = understood
+            return understood
+
+
+# Words by which a short question points back at the previous one, in the supported languages.
+_POINTERS = frozenset(
+    (
+        "that it there this those they them he she him her its his and also then "
+        "ese esa eso allí ahí también isso essa esse lá ça là aussi das dort der die auch "
+        "orası onu o bu da de"
+    ).split()
+)
 
 
 def _focus(message: str) -> str:

@@ -205,3 +205,12 @@ def test_numbers_the_documents_do_not_publish_are_still_masked() -> None:
     assert "+351 910 000 417" in masked
     assert "7700 900123" not in masked and "{PHONE}" in masked
     assert "4111" not in masked
+
+
+def test_a_follow_up_is_read_with_the_previous_question_of_the_conversation(cloud: LocalCloud) -> None:
+    ask(cloud, "When is the opening keynote?", "wamid.FU1", sender="15550007777")
+    reply = ask(cloud, "and where is that?", "wamid.FU2", sender="15550007777")
+    assert "Auditorium A" in reply["text"]["body"]
+    # Another attendee's "and where is that?" has no conversation to lean on.
+    other = ask(cloud, "and where is that?", "wamid.FU3", sender="15550008888")
+    assert "Opening Keynote" not in other["text"]["body"]
