@@ -82,10 +82,6 @@ def needs_reply(outcome: Outcome, first_over_limit: bool) -> bool:
     return not (outcome is Outcome.RATE_LIMITED and not first_over_limit)
 
 
-def marker_finished_at_admission(admission: Admission) -> bool:
-    return not needs_reply(admission.outcome, admission.first_over_limit)
-
-
 def decide(
     request: AdmissionRequest,
     marker: MarkerState | None,
