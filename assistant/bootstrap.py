@@ -9,19 +9,33 @@ for the life of the container (warm Lambda invocations reuse them).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
+from zoneinfo import ZoneInfo
 
+from assistant.adapters.agenda import AgendaFile
 from assistant.adapters.aws import client
-from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine
+from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine, title_of
 from assistant.adapters.dynamodb import DynamoDBConversationStore
 from assistant.adapters.sns import SNSPublisher
 from assistant.adapters.socialmessaging import SocialMessagingMessenger
 from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock, load_hash_key
 from assistant.config import Settings
-from assistant.ports import AnswerEngine, Clock, ConversationStore, Hasher, Messenger, MetricsSink, Publisher
+from assistant.ports import (
+    Agenda,
+    AnswerEngine,
+    Clock,
+    ConversationStore,
+    Hasher,
+    Messenger,
+    MetricsSink,
+    Publisher,
+    Source,
+)
 from assistant.services.admission import AdmissionLimits
+from assistant.services.agenda import AgendaDesk
 from assistant.services.answering import AnswerService
 from assistant.services.inbound import InboundPolicy, InboundService
 
@@ -92,7 +106,30 @@ def build_inbound(
     )
 
 
-def build_engine(core: Core, *, store: ConversationStore | None = None) -> AnswerEngine:
+def event_clock(core: Core) -> Callable[[], datetime]:
+    """The event's "now": ``ASSISTANT_NOW`` when set (trying, testing), else the clock, in its time zone."""
+    fixed = core.settings.assistant_now
+    if fixed is not None:
+        return lambda: fixed
+    zone = ZoneInfo(core.settings.event_timezone)
+    return lambda: datetime.fromtimestamp(core.clock.now(), zone)
+
+
+def build_agenda(core: Core) -> Agenda | None:
+    """The schedule tools, when an agenda is configured (``AGENDA_URI``)."""
+    settings = core.settings
+    if not settings.agenda_uri:
+        return None
+    schedule = AgendaFile(
+        settings.agenda_uri, settings.event_timezone, clock=core.clock, s3=lambda: client("s3")
+    )
+    source = Source(title=title_of(settings.agenda_uri), uri=settings.agenda_uri)
+    return AgendaDesk(schedule, event_clock(core), source=source)
+
+
+def build_engine(
+    core: Core, *, store: ConversationStore | None = None, agenda: Agenda | None = None
+) -> AnswerEngine:
     settings = core.settings
     config = BedrockConfig(
         knowledge_base_id=settings.knowledge_base_id,
@@ -113,6 +150,7 @@ def build_engine(core: Core, *, store: ConversationStore | None = None) -> Answe
         core.metrics,
         clock=core.clock,
         sleep=core.clock.sleep,
+        agenda=agenda or build_agenda(core),
     )
 
 

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -40,24 +41,42 @@ def main(argv: list[str] | None = None) -> int:
         dest="kb_command", required=True
     )
     kb_add = kb.add_parser(
-        "add", help="add documents (Markdown, text, HTML, PDF); one added again is replaced"
+        "add",
+        help="add documents (Markdown, text, HTML, PDF) and agenda files (JSON, CSV, iCalendar); "
+        "one added again is replaced",
     )
     kb_add.add_argument("paths", type=Path, nargs="+", help="files or directories")
     kb_add.add_argument("--home", type=Path, help=HOME_HELP)
+    kb_add.add_argument(
+        "--timezone", help="the event's time zone for the agenda's times (default: the template's)"
+    )
     kb_ask = kb.add_parser("ask", help="ask the knowledge base; prints the answer and its sources")
     kb_ask.add_argument("question")
     kb_ask.add_argument("--home", type=Path, help=HOME_HELP)
+    kb_ask.add_argument("--now", type=_moment, help=NOW_HELP)
     chat = commands.add_parser("chat", help="chat as an attendee through the full local pipeline")
     chat.add_argument("--from", dest="sender", default="15550100100", help="the attendee's WhatsApp number")
     chat.add_argument("--home", type=Path, help=HOME_HELP)
+    chat.add_argument("--now", type=_moment, help=NOW_HELP)
     args = parser.parse_args(argv)
     if args.command == "replay":
         return run_replay(args.events, args.out, args.home)
     if args.command == "kb" and args.kb_command == "add":
-        return run_kb_add(args.paths, args.home)
+        return run_kb_add(args.paths, args.home, args.timezone)
     if args.command == "kb":
-        return run_kb_ask(args.question, args.home)
-    return run_chat(args.sender, args.home)
+        return run_kb_ask(args.question, args.home, args.now)
+    return run_chat(args.sender, args.home, args.now)
+
+
+NOW_HELP = "the event's time to take as now, ISO 8601 (2026-03-11T11:20:00+00:00); default: the clock"
+
+
+def _moment(text: str) -> str:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return text
 
 
 SNS_MESSAGE_LIMIT = 262_144
@@ -207,15 +226,27 @@ def _describe(message: dict[str, object]) -> str:
     return f"{message.get('type', 'unknown')} messages sent"
 
 
-def run_kb_add(paths: list[Path], home: Path | None) -> int:
+def run_kb_add(paths: list[Path], home: Path | None, timezone: str | None = None) -> int:
+    from assistant.agenda import AgendaError
     from assistant.local import knowledge_home
     from assistant.local.runtime import default_home, shared_embedder
+    from assistant.local.template import load_template
 
     home = home or default_home()
+    if timezone is None:
+        parameters = load_template().get("Parameters") or {}
+        timezone = str((parameters.get("EventTimezone") or {}).get("Default") or "UTC")
+    readable = knowledge_home.SUPPORTED + knowledge_home.AGENDA_FILES
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in knowledge_home.SUPPORTED)
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in readable)
+        elif path.is_file() and path.suffix.lower() not in readable:
+            print(
+                f"cannot add {path.name}: not a document or agenda file ({', '.join(readable)})",
+                file=sys.stderr,
+            )
+            return 1
         elif path.is_file():
             files.append(path)
         else:
@@ -227,10 +258,17 @@ def run_kb_add(paths: list[Path], home: Path | None) -> int:
     except ValueError as exc:
         print(f"cannot add: {exc}", file=sys.stderr)
         return 1
+    try:
+        sessions = knowledge_home.add_to_schedule(home, files, timezone)
+    except (AgendaError, ValueError) as exc:
+        print(f"cannot read the agenda: {exc}", file=sys.stderr)
+        return 1
     knowledge_base.save(knowledge_home.knowledge_dir(home))
     for doc_id in added:
         count = sum(1 for p in knowledge_base.passages if p.doc_id == doc_id)
         print(f"added {doc_id}: {count} passages")
+    if sessions:
+        print(f"schedule {knowledge_home.schedule_path(home)}: {sessions} sessions added ({timezone})")
     print(
         f"knowledge base {knowledge_home.knowledge_dir(home)}: "
         f"{len(knowledge_base.documents())} documents, {len(knowledge_base)} passages"
@@ -238,23 +276,23 @@ def run_kb_add(paths: list[Path], home: Path | None) -> int:
     return 0
 
 
-def run_kb_ask(question: str, home: Path | None) -> int:
+def run_kb_ask(question: str, home: Path | None, now: str | None = None) -> int:
     from assistant.local.runtime import LocalCloud, default_home
 
-    with LocalCloud(home or default_home(), log_stream=io.StringIO()) as cloud:
-        answer, reply = cloud.ask(question)
+    with LocalCloud(home or default_home(), log_stream=io.StringIO(), now=now) as cloud:
+        source, reply = cloud.ask(question)
     print(reply)
-    print(f"[answer source: {answer.source}]", file=sys.stderr)
+    print(f"[answer source: {source}]", file=sys.stderr)
     return 0
 
 
-def run_chat(sender: str, home: Path | None) -> int:
+def run_chat(sender: str, home: Path | None, now: str | None = None) -> int:
     from assistant.local.envelopes import text_envelope
     from assistant.local.runtime import LocalCloud, default_home
 
     interactive = sys.stdin.isatty()
     print("Chatting as an attendee through the local pipeline. Empty line or Ctrl-D quits.", file=sys.stderr)
-    with LocalCloud(home or default_home()) as cloud:
+    with LocalCloud(home or default_home(), now=now) as cloud:
         while True:
             if interactive:
                 print("you> ", end="", flush=True)

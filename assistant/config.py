@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigurationError(ValueError):
@@ -41,6 +43,17 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("RETRIEVAL_RESULTS", "5", "Passages retrieved per question"),
     Variable(
         "HELP_DESK", "the help desk at registration", "Where the assistant sends people it cannot answer"
+    ),
+    Variable("EVENT_TIMEZONE", "UTC", "The event's IANA time zone (Europe/Lisbon): the agenda's clock"),
+    Variable(
+        "AGENDA_URI",
+        "",
+        "The agenda file (s3://bucket/key or a path; Markdown, JSON, CSV or iCalendar); empty: no schedule",
+    ),
+    Variable(
+        "ASSISTANT_NOW",
+        "",
+        "Fixed time the assistant takes as now (ISO 8601), for trying and testing; empty: the real clock",
     ),
     Variable("MAX_TEXT_CHARS", "1500", "Longest text accepted; longer text gets a polite static reply"),
     Variable("ALLOWED_USERS", "", "Optional allow list: comma-separated wa_ids or business-scoped user ids"),
@@ -87,6 +100,10 @@ class Settings:
     meta_api_version: str = "v20.0"
     retrieval_results: int = 5
     help_desk: str = "the help desk at registration"
+    event_timezone: str = "UTC"
+    agenda_uri: str = ""
+    assistant_now: datetime | None = None
+    """Aware, in the event's time zone; None: the real clock."""
     max_text_chars: int = 1500
     allowed_users: frozenset[str] = field(default_factory=frozenset)
     rate_limit_messages: int = 20
@@ -148,6 +165,19 @@ class Settings:
         version = values["META_API_VERSION"]
         if not version.startswith("v"):
             raise ConfigurationError("META_API_VERSION looks like v20.0")
+        try:
+            timezone = ZoneInfo(values["EVENT_TIMEZONE"])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigurationError("EVENT_TIMEZONE must be an IANA time zone, like Europe/Lisbon") from None
+        now = None
+        if values["ASSISTANT_NOW"]:
+            try:
+                now = datetime.fromisoformat(values["ASSISTANT_NOW"])
+            except ValueError:
+                raise ConfigurationError(
+                    "ASSISTANT_NOW must be ISO 8601, like 2026-03-11T09:20:00+00:00"
+                ) from None
+            now = now.replace(tzinfo=timezone) if now.tzinfo is None else now.astimezone(timezone)
         return cls(
             table_name=values["TABLE_NAME"],
             processed_topic_arn=values["PROCESSED_TOPIC_ARN"],
@@ -159,6 +189,9 @@ class Settings:
             guardrail_version=values["GUARDRAIL_VERSION"],
             retrieval_results=positive("RETRIEVAL_RESULTS"),
             help_desk=values["HELP_DESK"],
+            event_timezone=values["EVENT_TIMEZONE"],
+            agenda_uri=values["AGENDA_URI"],
+            assistant_now=now,
             max_text_chars=positive("MAX_TEXT_CHARS"),
             allowed_users=frozenset(
                 u.strip().lstrip("+") for u in values["ALLOWED_USERS"].split(",") if u.strip()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.models.domain import Route
 
@@ -195,6 +197,8 @@ class Verdict(StrEnum):
     """What the engine found; its value is the answer's ``source`` in metrics."""
 
     ANSWERED = "knowledge_base"
+    SCHEDULED = "agenda"
+    """Answered from the agenda's schedule (what is on now, next, where, by whom)."""
     NO_ANSWER = "no_answer"
     """The documents do not answer the question."""
     INTERVENED = "guardrail"
@@ -224,4 +228,30 @@ class AnswerEngine(Protocol):
     def answer(self, question: ProcessedMessage, *, deadline: float | None = None) -> Answer:
         """Answer a question; ``deadline`` (epoch seconds) is when the caller must have the answer: no
         call or retry may run past it."""
+        ...
+
+
+class Agenda(Protocol):
+    """The event's schedule, as tools an answer engine may offer its model (what is on now, next, in a room,
+    by a speaker, about a topic; recommendations). The clock is the event's (``ASSISTANT_NOW`` or real)."""
+
+    def about_schedule(self, text: str) -> bool:
+        """Whether a question asks about the schedule (and so may be answered with the tools)."""
+        ...
+
+    def tool_specs(self) -> list[dict[str, Any]]:
+        """The tools, as Bedrock Converse ``toolSpec`` entries."""
+        ...
+
+    def run_tool(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """A tool call's result (JSON-serialisable); ``{"error": ...}`` for a call it cannot run."""
+        ...
+
+    def now(self) -> datetime:
+        """The event's current time (aware, in its time zone)."""
+        ...
+
+    @property
+    def source(self) -> Source:
+        """Where the schedule comes from, as the user sees it in the "Sources" list."""
         ...

@@ -4,6 +4,10 @@
   guardrail, our prompt template and Bedrock's session id for the user (stored after the first call; it
   cannot be chosen).
 - Longer: ``Retrieve`` (20,000 characters) then ``Converse`` with the guardrail, the passages in the prompt.
+- About the schedule (the ``Agenda`` port says which questions are): ``Converse`` with the agenda's tools
+  (``find_sessions``, ``recommend_sessions``) and the event's current time in the system prompt; the tool
+  calls are run here and their results given back, for at most ``AGENDA_ROUNDS`` rounds. When the model
+  finds nothing there, the question goes to the knowledge base as any other.
 - It returns what it found (``Answer`` with a ``Verdict``): an answer with its citations, no answer (no
   citations, or the model said so: never an ungrounded answer), the guardrail's intervention, or a failure.
   What the user hears is decided by ``services/answering.py``.
@@ -27,7 +31,16 @@ from aws_lambda_powertools import Logger
 
 from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, translate
 from assistant.errors import RejectedByService, RetryableError
-from assistant.ports import Answer, Clock, MetricsSink, ProcessedMessage, SessionStore, Source, Verdict
+from assistant.ports import (
+    Agenda,
+    Answer,
+    Clock,
+    MetricsSink,
+    ProcessedMessage,
+    SessionStore,
+    Source,
+    Verdict,
+)
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -53,6 +66,14 @@ CONVERSE_SYSTEM = f"""You are the assistant of an event, answering attendees on 
 Answer ONLY from the documents given in the user's message. Never invent rooms, times, names or facts.
 If the documents do not contain the answer, reply with exactly {NO_ANSWER_TOKEN} and nothing else.
 Answer in the language of the question, in at most 5 short sentences or a short list."""
+
+
+AGENDA_SYSTEM = f"""You are the assistant of an event, answering attendees on WhatsApp about its schedule.
+It is now {{now}} at the event ({{timezone}}). Use the tools to find sessions; never invent sessions, times,
+rooms or speakers. Give the tools English topic words, as the agenda is written. Answer in the language of
+the question: first the direct answer, then one line per session (time, title, room, speakers), at most 6.
+If the tools find nothing that answers the question, reply with exactly {NO_ANSWER_TOKEN} and nothing else."""
+AGENDA_ROUNDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +148,9 @@ class BedrockKnowledgeBaseEngine:
         clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        agenda: Agenda | None = None,
     ) -> None:
+        self._agenda = agenda
         self._agent = agent_runtime
         self._runtime = runtime
         self._sessions = sessions
@@ -144,6 +167,10 @@ class BedrockKnowledgeBaseEngine:
             budget_end = min(budget_end, deadline - self._config.call_timeout_seconds)
         window = _Window(budget_end=budget_end, deadline=deadline if deadline is not None else float("inf"))
         try:
+            if self._agenda is not None and self._agenda.about_schedule(question.text):
+                scheduled = self._converse_with_agenda(self._agenda, question, window)
+                if scheduled is not None:
+                    return scheduled
             if len(question.text) <= RETRIEVE_AND_GENERATE_LIMIT:
                 return self._retrieve_and_generate(question, window)
             return self._retrieve_then_converse(question, window)
@@ -259,6 +286,59 @@ class BedrockKnowledgeBaseEngine:
         if not text or NO_ANSWER_TOKEN in text:
             return Answer(Verdict.NO_ANSWER)
         return Answer(Verdict.ANSWERED, text=text, sources=_sources(results))
+
+    def _converse_with_agenda(
+        self, agenda: Agenda, question: ProcessedMessage, window: _Window
+    ) -> Answer | None:
+        """The schedule's answer, or None when the model found none there (the documents are asked next)."""
+        cfg = self._config
+        now = agenda.now()
+        system = AGENDA_SYSTEM.format(now=now.strftime("%A %d %B %Y, %H:%M"), timezone=now.tzname() or "")
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": [{"guardContent": {"text": {"text": question.text}}}]}
+        ]
+        tools = {"tools": agenda.tool_specs(), "toolChoice": {"auto": {}}}
+        for _ in range(AGENDA_ROUNDS):
+            response = self._call(
+                lambda: self._runtime.converse(
+                    modelId=cfg.model_arn,
+                    system=[{"text": system}],
+                    messages=messages,
+                    toolConfig=tools,
+                    inferenceConfig={"maxTokens": cfg.max_tokens, "temperature": 0.0},
+                    guardrailConfig={
+                        "guardrailIdentifier": cfg.guardrail_id,
+                        "guardrailVersion": cfg.guardrail_version,
+                    },
+                ),
+                window,
+            )
+            if response.get("stopReason") == "guardrail_intervened":
+                return Answer(Verdict.INTERVENED)
+            message = (response.get("output") or {}).get("message") or {}
+            content = [part for part in message.get("content") or [] if isinstance(part, dict)]
+            calls = [part["toolUse"] for part in content if isinstance(part.get("toolUse"), dict)]
+            if not calls:
+                text = "".join(str(part.get("text", "")) for part in content).strip()
+                if not text or NO_ANSWER_TOKEN in text:
+                    return None
+                self._metrics.count("AgendaAnswered")
+                return Answer(Verdict.SCHEDULED, text=text, sources=(agenda.source,))
+            messages.append({"role": "assistant", "content": content})
+            results = []
+            for call in calls:
+                result = agenda.run_tool(str(call.get("name", "")), call.get("input") or {})
+                results.append(
+                    {
+                        "toolResult": {
+                            "toolUseId": call.get("toolUseId"),
+                            "content": [{"json": result}],
+                            "status": "error" if "error" in result else "success",
+                        }
+                    }
+                )
+            messages.append({"role": "user", "content": results})
+        return None
 
     # -- outcomes and retries -----------------------------------------------------------------------------
 

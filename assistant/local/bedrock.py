@@ -20,6 +20,9 @@ from typing import Any
 
 from assistant.local.engine import DEFAULT_THRESHOLD, Embedder, Hit, KnowledgeBase, Passage, answer
 from assistant.local.wire import RestJsonServer, ServiceError
+from assistant.services.language import detect
+from assistant.services.replies import say
+from assistant.services.schedule_questions import Catalog, ToolCall, interpret, render
 
 RETRIEVE_AND_GENERATE_LIMIT = 1000
 RETRIEVE_LIMIT = 20000
@@ -137,7 +140,10 @@ class BedrockStandIn:
         *,
         knowledge_base_id: str,
         threshold: float = DEFAULT_THRESHOLD,
+        catalog: Catalog | None = None,
     ) -> None:
+        self.catalog = catalog
+        """What the local "model" knows of the agenda's names (rooms, speakers, days) to call its tools."""
         self.knowledge_base = knowledge_base
         self.embedder = embedder
         self.guardrail = guardrail
@@ -217,13 +223,15 @@ class BedrockStandIn:
                     "sessionId": session,
                 }
         vector = (config.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
+        asked = text
         text = self._in_context(session, text)
         hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
-        result = answer(text, hits, self.embedder, threshold=self.threshold)
+        result = answer(text, hits, self.knowledge_base, threshold=self.threshold)
         if result.text is None:
             return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
         published = " ".join(c.passage.text for c in result.citations)
         output = self.guardrail.mask(result.text, published) if guardrail else result.text
+        output = _in_their_language(output, asked)
         citations = [
             {
                 "generatedResponsePart": {"textResponsePart": {"text": " ".join(c.sentences)}},
@@ -243,7 +251,8 @@ class BedrockStandIn:
         if not text or len(text) > RETRIEVE_LIMIT:
             raise ServiceError("ValidationException", 400, "retrievalQuery.text must be 1-20000 characters")
         vector = (request.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
-        hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
+        # A long message is searched by the question it asks (the local index embeds one short text well).
+        hits = self.knowledge_base.search(_focus(text), k=int(vector.get("numberOfResults") or 5))
         return {"retrievalResults": [_reference(hit, hit.score) for hit in hits]}
 
     def _converse(self, request: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
@@ -264,8 +273,14 @@ class BedrockStandIn:
             self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))
             if self.guardrail.intervenes(question):
                 return _converse_reply(self.guardrail.blocked_message, "guardrail_intervened")
+        if request.get("toolConfig"):
+            return self._use_tools(messages, question)
+        # A model reads a retrieved passage with what it knows of documents; the extractive stand-in needs
+        # its headings, which the knowledge base still holds for the text it returned.
+        held = {p.text.strip(): p for p in self.knowledge_base.passages}
         passages = [
-            Passage(
+            held.get(body.strip())
+            or Passage(
                 passage_id=f"prompt-{n}",
                 doc_id=source,
                 title=source,
@@ -281,10 +296,67 @@ class BedrockStandIn:
             return _converse_reply("NO_ANSWER", "end_turn")
         # The documents arrive in retrieval order: keep it as the ranking.
         hits = [Hit(passage=p, score=1.0 / (n + 1)) for n, p in enumerate(passages)]
-        result = answer(question, hits, self.embedder, threshold=self.threshold)
-        text = result.text if result.text is not None else "NO_ANSWER"
+        result = answer(question, hits, self.knowledge_base, threshold=self.threshold)
+        if result.text is None:
+            return _converse_reply("NO_ANSWER", "end_turn")
         published = " ".join(p.text for p in passages)
-        return _converse_reply(self.guardrail.mask(text, published) if guardrail else text, "end_turn")
+        text = self.guardrail.mask(result.text, published) if guardrail else result.text
+        return _converse_reply(_in_their_language(text, question), "end_turn")
+
+    def _use_tools(self, messages: list[dict[str, Any]], question: str) -> dict[str, Any]:
+        """The local "model" with tools: it reads the question into a tool call, then writes the tool's
+        result as the reply, in the question's language."""
+        results = [
+            part["toolResult"]
+            for part in messages[-1].get("content") or []
+            if isinstance(part, dict) and isinstance(part.get("toolResult"), dict)
+        ]
+        if not results:
+            call = interpret(question, self.catalog) if self.catalog is not None else None
+            if call is None:
+                return _converse_reply("NO_ANSWER", "end_turn")
+            return {
+                "output": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "toolUse": {
+                                    "toolUseId": f"tooluse_{uuid.uuid4().hex[:20]}",
+                                    "name": call.name,
+                                    "input": call.input,
+                                }
+                            }
+                        ],
+                    }
+                },
+                "stopReason": "tool_use",
+                "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+                "metrics": {"latencyMs": 1},
+            }
+        asked = next(
+            (
+                part["toolUse"]
+                for message in reversed(messages)
+                if message.get("role") == "assistant"
+                for part in message.get("content") or []
+                if isinstance(part, dict) and isinstance(part.get("toolUse"), dict)
+            ),
+            None,
+        )
+        first = messages[0].get("content") or [] if messages else []
+        original = " ".join(
+            str(((part.get("guardContent") or {}).get("text") or {}).get("text", "") or part.get("text", ""))
+            for part in first
+            if isinstance(part, dict)
+        ).strip()
+        content = (results[0].get("content") or [{}])[0]
+        result = content.get("json") if isinstance(content, dict) else None
+        if asked is None or not isinstance(result, dict):
+            return _converse_reply("NO_ANSWER", "end_turn")
+        call = ToolCall(str(asked.get("name", "")), dict(asked.get("input") or {}))
+        text = render(call, result, language=detect(original or question))
+        return _converse_reply(text or "NO_ANSWER", "end_turn")
 
     # -- checks ---------------------------------------------------------------------------------------------
 
@@ -330,11 +402,24 @@ _POINTERS = frozenset(
 )
 
 
+def _in_their_language(quote: str, question: str) -> str:
+    """An extractive model can only quote the documents: the words around the quote are the question's
+    language's (a generating model answers in it outright)."""
+    language = detect(question)
+    if language is None or language == detect(quote):
+        return quote
+    return f"{say('quoted', language)}\n{quote}"
+
+
 def _focus(message: str) -> str:
     """The question a long message asks: its last sentence ending in "?" (a model reads the whole message;
     the extractive stand-in needs the question itself)."""
-    questions = [q.strip() for q in re.findall(r"[^.!?\n]*\?", message) if q.strip()]
-    return questions[-1] if questions else message
+    questions: list[str] = [q.strip() for q in re.findall(r"[^.!?\n]*\?", message) if q.strip()]
+    if not questions:
+        return message
+    # "But first: where is the keynote?" asks what follows its colon.
+    asked = questions[-1].rsplit(":", 1)[-1].strip()
+    return asked if len(asked.split()) >= 3 else questions[-1]
 
 
 def _converse_reply(text: str, stop_reason: str) -> dict[str, Any]:

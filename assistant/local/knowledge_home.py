@@ -1,13 +1,25 @@
-"""The local knowledge base in a home directory, and the sample knowledge it starts from."""
+"""The local knowledge base in a home directory, and the sample knowledge it starts from.
+
+Beside the passages, the home keeps the event's schedule (``kb/schedule.json``), read from the agenda
+documents (a Markdown agenda with session headings) and agenda files (JSON, CSV, iCalendar) as they are
+added; the local answer function reads it through ``AGENDA_URI``, as the deployed one reads the bucket's.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from assistant.agenda import AGENDA_SUFFIXES, Schedule, load_agenda
 from assistant.local.engine import Embedder, KnowledgeBase, load_document
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+"""Documents: searched and quoted."""
+AGENDA_FILES = (".json", ".csv", ".ics")
+"""Agenda files: read into the schedule only."""
 LOCAL_BUCKET = "s3://local-knowledge-bucket/"
+SAMPLE_TIMEZONE = "Europe/Lisbon"
+"""The sample conference's (the template's default ``EventTimezone``)."""
 
 
 def sample_knowledge_dir() -> Path:
@@ -25,6 +37,10 @@ def knowledge_dir(home: Path) -> Path:
     return home / "kb"
 
 
+def schedule_path(home: Path) -> Path:
+    return knowledge_dir(home) / "schedule.json"
+
+
 def exists(home: Path) -> bool:
     return (knowledge_dir(home) / "passages.json").exists()
 
@@ -37,11 +53,45 @@ def open_knowledge_base(home: Path, embedder: Embedder, *, seed: bool) -> Knowle
     if seed:
         add_documents(knowledge_base, sample_documents())
         knowledge_base.save(knowledge_dir(home))
+        add_to_schedule(home, sample_documents(), SAMPLE_TIMEZONE)
     return knowledge_base
 
 
 def add_documents(knowledge_base: KnowledgeBase, paths: list[Path]) -> list[str]:
     """Load and add documents (a document added again replaces its earlier version); returns their ids."""
-    documents = [load_document(path, uri=LOCAL_BUCKET + path.name) for path in paths]
+    documents = [
+        load_document(path, uri=LOCAL_BUCKET + path.name)
+        for path in paths
+        if path.suffix.lower() in SUPPORTED
+    ]
     knowledge_base.add(documents)
     return [d.doc_id for d in documents]
+
+
+def load_schedule(home: Path, timezone: str) -> Schedule:
+    path = schedule_path(home)
+    if not path.exists():
+        return Schedule.empty(timezone)
+    return Schedule.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def add_to_schedule(home: Path, paths: list[Path], timezone: str) -> int:
+    """Read the sessions of these files into the home's schedule (a file read again replaces its earlier
+    sessions); returns how many sessions they hold. Raises ``AgendaError`` for a malformed agenda file."""
+    readable = [p for p in paths if p.suffix.lower() in AGENDA_SUFFIXES]
+    if not readable:
+        return 0
+    names = {p.name for p in readable}
+    kept = [s for s in load_schedule(home, timezone).sessions if s.source not in names]
+    schedule = Schedule(tuple(kept), Schedule.empty(timezone).timezone)
+    added = 0
+    for path in readable:
+        found = load_agenda(path.name, path.read_text(encoding="utf-8"), timezone)
+        added += len(found)
+        schedule = schedule.merge(found)
+    target = schedule_path(home)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(schedule.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(target)
+    return added

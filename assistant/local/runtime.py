@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from assistant.config import Settings
 from assistant.local.bedrock import BedrockStandIn
 from assistant.local.clock import VirtualClock
-from assistant.local.engine import KnowledgeBase, MiniLMEmbedder
+from assistant.local.engine import E5Embedder, KnowledgeBase
 from assistant.local.faults import SimulatedCrash
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
-from assistant.ports import Answer, Clock, ProcessedMessage, Recipient
+from assistant.ports import AnswerEngine, Clock, ProcessedMessage, Recipient
+from assistant.services.agenda import catalog_of
 
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {
@@ -122,10 +124,16 @@ class LocalCloud:
         template_path: Path | None = None,
         log_stream: IO[str] | None = None,
         knowledge_base: KnowledgeBase | None = None,
+        now: str | None = None,
+        event_timezone: str | None = None,
     ):
-        """``knowledge_base`` overrides the home's (tests share one built once); by default the home's
-        knowledge base is used, seeded with the sample knowledge when the home has none."""
+        """``knowledge_base`` overrides the home's (tests share one built once; the sample schedule comes with
+        it); by default the home's knowledge base is used, seeded with the sample knowledge when the home has
+        none. ``now`` (ISO 8601) fixes the functions' idea of the event's time (``ASSISTANT_NOW``)."""
         self.home = home
+        self._now = now
+        self._event_timezone = event_timezone
+        self._engines: dict[str | None, tuple[AnswerEngine, Settings]] = {}
         self.template = load_template(template_path)
         self.clock = VirtualClock()
         """The functions' time (and the status events'): real time plus what the twin let pass."""
@@ -250,9 +258,17 @@ class LocalCloud:
         return resolver(self.template, self._refs, self._arns)(value)
 
     def _function_environment(self) -> dict[str, str]:
+        from assistant.local import knowledge_home
+
         env: dict[str, str] = {}
         for spec in functions(self.template):
             env |= {key: str(self._resolve(value)) for key, value in spec.environment.items()}
+        # Configuration is all that differs: the agenda is the home's schedule, not the bucket's file.
+        env["AGENDA_URI"] = str(knowledge_home.schedule_path(self.home))
+        if self._now:
+            env["ASSISTANT_NOW"] = self._now
+        if self._event_timezone:
+            env["EVENT_TIMEZONE"] = self._event_timezone
         return env
 
     def _start_bedrock(self) -> None:
@@ -262,14 +278,23 @@ class LocalCloud:
 
         env = self._function_environment()
         embedder = shared_embedder()
+        timezone = env.get("EVENT_TIMEZONE") or knowledge_home.SAMPLE_TIMEZONE
+        seeding = self._knowledge_base is not None or not knowledge_home.exists(self.home)
         knowledge_base = self._knowledge_base or knowledge_home.open_knowledge_base(
             self.home, embedder, seed=True
         )
+        if seeding and not knowledge_home.schedule_path(self.home).exists():
+            knowledge_home.add_to_schedule(self.home, knowledge_home.sample_documents(), timezone)
+        schedule = knowledge_home.load_schedule(self.home, timezone)
         guardrail = LocalGuardrail.load(
             self.home / "guardrail.json", env.get("GUARDRAIL_ID", ""), env.get("GUARDRAIL_VERSION", "")
         )
         self.bedrock = BedrockStandIn(
-            knowledge_base, embedder, guardrail, knowledge_base_id=env.get("KNOWLEDGE_BASE_ID", "")
+            knowledge_base,
+            embedder,
+            guardrail,
+            knowledge_base_id=env.get("KNOWLEDGE_BASE_ID", ""),
+            catalog=catalog_of(schedule),
         )
         self._exit.enter_context(self.bedrock)
         self._exit.enter_context(
@@ -323,28 +348,33 @@ class LocalCloud:
 
     # -- running events -------------------------------------------------------------------------------------
 
-    def ask(self, question: str) -> tuple[Answer, str]:
-        """Ask the configured answer engine directly (``kb ask``): the same adapter the answer stage uses.
-        Returns what the engine found and what the user would hear (``services.answering.compose``)."""
+    def ask(self, question: str, *, conversation: str = "kb-ask", now: str | None = None) -> tuple[str, str]:
+        """Ask as the answer stage would, without the queues (``kb ask``, the evaluation): the same engine
+        adapter and the same decisions (``services.answering.reply_to``). Questions asked under one
+        ``conversation`` share its context, as one attendee's do; ``now`` (ISO 8601) is the event's time
+        for this question (``ASSISTANT_NOW``). Returns the ``source`` and the reply."""
         from assistant import bootstrap
-        from assistant.services.answering import compose
+        from assistant.services.answering import reply_to
 
-        settings = bootstrap.settings_from()
-        engine = bootstrap.build_engine(bootstrap.build_core(settings, clock=self.clock))
-        answer = engine.answer(
-            ProcessedMessage(
-                message_key="kb-ask",
-                user_key="kb-ask",
-                kind="text",
-                text=question,
-                message_id="",
-                recipient=Recipient(wa_id=None, user_id="local"),
-                origination_phone_number_id="",
-                meta_phone_number_id="",
-                received_at=0,
-            )
+        if now not in self._engines:
+            environ = dict(os.environ) | ({"ASSISTANT_NOW": now} if now else {})
+            settings = bootstrap.settings_from(environ)
+            core = bootstrap.build_core(settings, clock=self.clock)
+            self._engines[now] = (bootstrap.build_engine(core), settings)
+        engine, settings = self._engines[now]
+        message = ProcessedMessage(
+            message_key=f"ask-{conversation}",
+            user_key=conversation,
+            kind="text",
+            text=question,
+            message_id="",
+            recipient=Recipient(wa_id=None, user_id="local"),
+            origination_phone_number_id="",
+            meta_phone_number_id="",
+            received_at=0,
         )
-        return answer, compose(answer, help_desk=settings.help_desk)[0]
+        body, source = reply_to(message, engine, help_desk=settings.help_desk)
+        return source, body
 
     def publish_inbound(self, message: str) -> None:
         """Publish an End User Messaging Social envelope as the service does."""
@@ -610,9 +640,9 @@ def _replace(path: Path, text: str) -> None:
 
 
 @functools.cache
-def shared_embedder() -> MiniLMEmbedder:
+def shared_embedder() -> E5Embedder:
     """One embedding model per process: loading it costs more than a query."""
-    return MiniLMEmbedder()
+    return E5Embedder()
 
 
 @contextlib.contextmanager

@@ -43,9 +43,9 @@ def compose(
     ``language``); and its ``source``."""
     language = answer.language or language
     verdict = answer.verdict
-    if verdict is Verdict.ANSWERED and not answer.text.strip():
+    if verdict in (Verdict.ANSWERED, Verdict.SCHEDULED) and not answer.text.strip():
         verdict = Verdict.NO_ANSWER  # an empty answer is no answer
-    if verdict is Verdict.ANSWERED:
+    if verdict in (Verdict.ANSWERED, Verdict.SCHEDULED):
         body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
     elif verdict is Verdict.NO_ANSWER:
         body = replies.say("dont_know", language, help_desk=help_desk)
@@ -56,6 +56,25 @@ def compose(
     if conversation_reset and verdict is not Verdict.FAILED:
         body = f"{replies.say('conversation_reset', language)}\n\n{body}"
     return body, verdict.value
+
+
+def reply_to(
+    question: ProcessedMessage, engine: AnswerEngine, *, help_desk: str, deadline: float | None = None
+) -> tuple[str, str]:
+    """What the user hears for a question, and its ``source``: small talk is answered here, in its
+    language; anything else by the engine, then ``compose``. The answer stage and ``kb ask`` share it."""
+    small_talk = smalltalk.classify(question.text)
+    if small_talk is not None:
+        # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
+        kind, spoken = small_talk
+        return replies.say(kind.value, spoken), "smalltalk"
+    answer = engine.answer(question, deadline=deadline)
+    return compose(
+        answer,
+        help_desk=help_desk,
+        conversation_reset=question.conversation_reset,
+        language=detect_language(question.text),
+    )
 
 
 class AnswerService:
@@ -106,30 +125,22 @@ class AnswerService:
             logger.info("answer recovered from an earlier attempt", extra=log)
             return "recovered"
 
-        small_talk = smalltalk.classify(question.text)
-        if small_talk is not None:
-            # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
-            kind, spoken = small_talk
-            body, source = replies.say(kind.value, spoken), "smalltalk"
-        else:
-            try:
-                with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
-                    answer = self._engine.answer(question, deadline=deadline)
-            except PermanentError as exc:
-                # Nothing a retry can mend: the user still hears from us once.
-                self._metrics.count("AnswerFailed")
-                logger.warning("answer failed", extra={**log, "error": str(exc)})
-                answer = Answer(Verdict.FAILED)
-            except Exception:
-                # Retryable, or a bug: nothing went out, so the redelivery may answer; the lease goes back.
-                self._give_back(question, owner)
-                raise
+        try:
+            with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
+                body, source = reply_to(question, self._engine, help_desk=self._help_desk, deadline=deadline)
+        except PermanentError as exc:
+            # Nothing a retry can mend: the user still hears from us once.
+            self._metrics.count("AnswerFailed")
+            logger.warning("answer failed", extra={**log, "error": str(exc)})
             body, source = compose(
-                answer,
+                Answer(Verdict.FAILED),
                 help_desk=self._help_desk,
-                conversation_reset=question.conversation_reset,
                 language=detect_language(question.text),
             )
+        except Exception:
+            # Retryable, or a bug: nothing went out, so the redelivery may answer; the lease goes back.
+            self._give_back(question, owner)
+            raise
 
         try:
             self._send(route, question, owner, body, deadline)

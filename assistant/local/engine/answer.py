@@ -25,9 +25,12 @@ from assistant.local.engine.text import (
     terms,
     word_count,
 )
+from assistant.services.language import detect
 
-DEFAULT_THRESHOLD = 0.46
+DEFAULT_THRESHOLD = 0.62
 """Best unit score below which the answer is "I don't know"; calibrated on ``knowledge/eval``."""
+FOREIGN_FLOOR = 0.78
+FOREIGN_SPAN = 0.1
 TOP_PASSAGES = 4
 DENSE_WEIGHT = 0.6
 OVERLAP_WEIGHT = 0.3
@@ -244,6 +247,17 @@ def _units(hits: list[Hit]) -> list[Unit]:
     return units
 
 
+def unit_texts(passages: list[Passage]) -> list[str]:
+    """Every text :func:`score_units` embeds for these passages (to embed them once, at ingestion)."""
+    texts: list[str] = []
+    for passage in passages:
+        for unit in passage_units(passage):
+            texts.append(unit.context)
+            if unit.introduction:
+                texts.append(unit.introduction)
+    return list(dict.fromkeys(texts))
+
+
 def _overlap(question_terms: set[str], text: str) -> float:
     if not question_terms:
         return 0.0
@@ -256,18 +270,25 @@ def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tupl
     if not units:
         return []
     introductions = [(i, u.introduction) for i, u in enumerate(units) if u.introduction]
-    vectors = embedder.embed(
-        [question] + [u.context for u in units] + [text for _, text in introductions if text]
-    )
-    cosines = vectors[1 : len(units) + 1] @ vectors[0]
-    for (i, _), cosine in zip(introductions, vectors[len(units) + 1 :] @ vectors[0], strict=True):
+    asked = embedder.embed_queries([question])[0]
+    vectors = embedder.embed([u.context for u in units] + [text for _, text in introductions if text])
+    cosines = vectors[: len(units)] @ asked
+    for (i, _), cosine in zip(introductions, vectors[len(units) :] @ asked, strict=True):
         cosines[i] = max(cosines[i], cosine)  # a list matches by its introduction or by its items
     question_terms = set(terms(question))
+    # A question in another language than the documents shares no words with them: its closeness in
+    # meaning stands in for the word overlap it cannot have (scaled over the range e5's cosines span).
+    foreign = detect(question) not in (None, "en")
     wanted = [answers for asks, answers in _ANSWER_TYPES if asks.search(question)]
     read = min(len(hits), TOP_PASSAGES)
     scored = []
     for unit, cosine in zip(units, cosines, strict=True):
-        score = DENSE_WEIGHT * float(cosine) + OVERLAP_WEIGHT * _overlap(question_terms, unit.context)
+        overlap = (
+            min(1.0, max(0.0, (float(cosine) - FOREIGN_FLOOR) / FOREIGN_SPAN))
+            if foreign
+            else _overlap(question_terms, unit.context)
+        )
+        score = DENSE_WEIGHT * float(cosine) + OVERLAP_WEIGHT * overlap
         score += RANK_WEIGHT * (1.0 - unit.rank / read) + (LEAD_BONUS if unit.lead else 0.0)
         score += ANSWER_TYPE_BONUS * sum(1 for pattern in wanted if pattern.search(unit.display))
         scored.append((score, unit))

@@ -15,6 +15,8 @@ from assistant.local.engine.embedding import Embedder
 from assistant.local.engine.index import KnowledgeBase, SearchMode
 
 MODES: tuple[SearchMode, ...] = ("lexical", "dense", "hybrid")
+DOCUMENT_KINDS = frozenset({"direct", "paraphrase", "unanswerable", "language"})
+"""Questions the documents answer (or that nothing answers), asked on their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,11 @@ class Question:
     doc: str | None
     facts: tuple[str, ...]
     kind: str
+    language: str = "en"
+    now: str | None = None
+    """The time the question is asked at (time-aware and recommendation questions)."""
+    previous: str | None = None
+    """The question asked before it in the same conversation (follow-ups)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +71,14 @@ def load_questions(path: Path) -> list[Question]:
             raw: dict[str, Any] = json.loads(line)
             questions.append(
                 Question(
-                    raw["id"], raw["question"], raw.get("doc"), tuple(raw.get("facts") or ()), raw["kind"]
+                    raw["id"],
+                    raw["question"],
+                    raw.get("doc"),
+                    tuple(raw.get("facts") or ()),
+                    raw["kind"],
+                    raw.get("language") or "en",
+                    raw.get("now"),
+                    raw.get("previous"),
                 )
             )
     return questions
@@ -73,8 +87,9 @@ def load_questions(path: Path) -> list[Question]:
 def retrieval_scores(
     knowledge: KnowledgeBase, questions: list[Question], mode: SearchMode
 ) -> RetrievalScores:
-    """A hit is a passage from the document that holds the answer; over answerable questions only."""
-    answerable = [q for q in questions if q.doc]
+    """A hit is a passage from the document that holds the answer; over answerable questions only (those
+    the documents answer: not the schedule's, nor follow-ups, which need their conversation)."""
+    answerable = [q for q in questions if q.doc and q.kind in DOCUMENT_KINDS]
     hit1 = hit3 = reciprocal = 0.0
     for q in answerable:
         ranks = [
@@ -97,8 +112,9 @@ def answer_scores(
     threshold: float = DEFAULT_THRESHOLD,
 ) -> AnswerScores:
     correct = idk_answerable = idk_unanswerable = 0
+    questions = [q for q in questions if q.kind in DOCUMENT_KINDS]
     for q in questions:
-        result = answer(q.question, knowledge.search(q.question, k=5), embedder, threshold=threshold)
+        result = answer(q.question, knowledge.search(q.question, k=5), knowledge, threshold=threshold)
         if result.text is None:
             if q.doc:
                 idk_answerable += 1

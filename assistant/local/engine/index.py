@@ -2,7 +2,10 @@
 
 The corpus of an event is small (hundreds of passages), so the BM25 index is simply rebuilt whenever the
 documents change, and dense search is one matrix-vector product. Only the vectors are expensive (the
-model's time), so they are computed once per passage, kept across changes and saved with the passages.
+model's time), so they are computed once per passage, kept across changes and saved with the passages; so
+are the vectors of the passages' quotable units, which the answerer compares with each question. A
+knowledge base is therefore also an :class:`Embedder` that answers from what it holds: a question costs
+one query embedding, not one per unit.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from assistant.local.engine.chunking import Passage, chunk_document
 from assistant.local.engine.documents import Document
-from assistant.local.engine.embedding import Embedder, Vectors
+from assistant.local.engine.embedding import DIMENSIONS, Embedder, Vectors
 from assistant.local.engine.text import terms
 
 SearchMode = Literal["lexical", "dense", "hybrid"]
@@ -28,27 +32,40 @@ FUSION_DEPTH = 50
 LEXICAL_WEIGHT = 0.7
 DENSE_WEIGHT = 1.0
 """Weights of each list's reciprocal ranks in the fusion."""
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PASSAGES_FILE = "passages.json"
 VECTORS_FILE = "vectors.npy"
+UNITS_FILE = "units.json"
+UNIT_VECTORS_FILE = "unit-vectors.npy"
+_QUERY_CACHE = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     passage: Passage
     score: float
-    """BM25 score (lexical), cosine similarity (dense) or fused reciprocal-rank score (hybrid)."""
+    """BM25 score (lexical), cosine similarity of the closest unit (dense) or fused reciprocal-rank score."""
 
 
 class KnowledgeBase:
-    """Passages with a lexical and a dense index; not thread-safe while it is being changed."""
+    """Passages with a lexical and a dense index; not thread-safe while it is being changed.
+
+    The dense index holds the vectors of the passages' quotable units (a sentence, a record, a list with
+    its introduction), not of whole passages: a passage's closeness to a question is that of its closest
+    unit. A long passage's single vector blurs its many facts; a unit's does not.
+    """
 
     def __init__(self, embedder: Embedder) -> None:
         self._embedder = embedder
         self._passages: list[Passage] = []
-        self._vectors: Vectors = np.zeros((0, 0), dtype=np.float32)
         self._bm25: Any = None
         self._positions: dict[str, int] = {}
+        self._units: dict[str, Vectors] = {}
+        """Passage-side vectors by text: the units of the passages held (and any text embedded since)."""
+        self._queries: dict[str, Vectors] = {}
+        self._matrix: Vectors = np.zeros((0, 0), dtype=np.float32)
+        self._starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        """Where each passage's rows begin in ``_matrix`` (rows are grouped by passage, in order)."""
 
     @classmethod
     def build(cls, documents: Iterable[Document], embedder: Embedder) -> KnowledgeBase:
@@ -75,28 +92,49 @@ class KnowledgeBase:
         if not batch:
             return
         new = [p for document in batch.values() for p in chunk_document(document)]
-        vectors = self._embedder.embed([p.indexed_text() for p in new])
-        keep = [i for i, p in enumerate(self._passages) if p.doc_id not in batch]
-        old_vectors = self._vectors[keep] if keep else None
-        self._passages = [self._passages[i] for i in keep] + new
-        self._vectors = vectors if old_vectors is None else np.concatenate([old_vectors, vectors], axis=0)
+        self.embed(_unit_texts(new))  # computed now, at ingestion, rather than on each question
+        self._passages = [p for p in self._passages if p.doc_id not in batch] + new
         self._reindex()
 
     def remove(self, doc_id: str) -> bool:
         """Drop a document's passages; returns whether it was there."""
-        keep = [i for i, p in enumerate(self._passages) if p.doc_id != doc_id]
+        keep = [p for p in self._passages if p.doc_id != doc_id]
         if len(keep) == len(self._passages):
             return False
-        self._passages = [self._passages[i] for i in keep]
-        self._vectors = self._vectors[keep]
+        self._passages = keep
         self._reindex()
         return True
+
+    # -- the Embedder port, from what is held ---------------------------------------------------------------
+
+    def embed(self, texts: list[str]) -> Vectors:
+        """Passage-side vectors, from the store when held (every unit of every passage is)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._units))
+        for text in missing:
+            # One at a time: the engine pads a batch to its longest text, which costs more than it saves.
+            self._units[text] = self._embedder.embed([text])[0]
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([self._units[t] for t in texts]).astype(np.float32, copy=False)
+
+    def embed_queries(self, texts: list[str]) -> Vectors:
+        """Query-side vectors; the last few are kept (a question is searched, then its answer scored)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._queries))
+        if missing:
+            if len(self._queries) + len(missing) > _QUERY_CACHE:
+                self._queries.clear()
+            for text, vector in zip(missing, self._embedder.embed_queries(missing), strict=True):
+                self._queries[text] = vector
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([self._queries[t] for t in texts]).astype(np.float32, copy=False)
 
     def _reindex(self) -> None:
         self._positions = {p.passage_id: i for i, p in enumerate(self._passages)}
         if not self._passages:
             self._bm25 = None
-            self._vectors = np.zeros((0, 0), dtype=np.float32)
+            self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
+            self._starts = np.zeros(0, dtype=np.int64)
             return
         import bm25s  # type: ignore[import-untyped]
 
@@ -106,6 +144,15 @@ class KnowledgeBase:
         index = bm25s.BM25()
         index.index(corpus, show_progress=False)
         self._bm25 = index
+        rows: list[str] = []
+        starts: list[int] = []
+        for passage in self._passages:
+            starts.append(len(rows))
+            rows += _unit_texts([passage]) or [passage.indexed_text()]
+        self._matrix = self.embed(rows)
+        self._starts = np.asarray(starts, dtype=np.int64)
+        held = set(rows)
+        self._units = {t: v for t, v in self._units.items() if t in held}
 
     def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid") -> list[Hit]:
         """The ``k`` best passages for ``query``, best first; fewer when fewer match (lexical) or exist."""
@@ -136,32 +183,53 @@ class KnowledgeBase:
     def _dense(self, query: str) -> list[Hit]:
         if not query.strip():
             return []
-        vector = self._embedder.embed([query])[0]
-        scores = self._vectors @ vector
+        vector = self.embed_queries([query])[0]
+        scores = np.maximum.reduceat(self._matrix @ vector, self._starts)
         order = np.argsort(-scores, kind="stable")
         return [Hit(self._passages[i], float(scores[i])) for i in order]
 
     def save(self, directory: Path) -> None:
-        """Write ``passages.json`` and ``vectors.npy`` (no pickle: both are plain data)."""
+        """Write the passages and their units' vectors (no pickle: JSON and ``.npy`` are plain data)."""
         directory.mkdir(parents=True, exist_ok=True)
-        payload = {"format": FORMAT_VERSION, "passages": [asdict(p) for p in self._passages]}
+        payload = {
+            "format": FORMAT_VERSION,
+            "model": _model_name(self._embedder),
+            "passages": [asdict(p) for p in self._passages],
+        }
         (directory / PASSAGES_FILE).write_text(
             json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8"
         )
-        np.save(directory / VECTORS_FILE, self._vectors, allow_pickle=False)
+        units = list(self._units)
+        (directory / UNITS_FILE).write_text(json.dumps(units, ensure_ascii=False), encoding="utf-8")
+        np.save(directory / UNIT_VECTORS_FILE, self.embed(units), allow_pickle=False)
+        (directory / VECTORS_FILE).unlink(missing_ok=True)  # format 1's passage vectors
 
     @classmethod
     def load(cls, directory: Path, embedder: Embedder) -> KnowledgeBase:
-        """Read what :meth:`save` wrote; ``embedder`` must be the model that made the vectors."""
+        """Read what :meth:`save` wrote. Passages saved by another model (or an older format) keep their
+        text and are embedded again with ``embedder``; the caller saves to keep the new vectors."""
         payload = json.loads((directory / PASSAGES_FILE).read_text(encoding="utf-8"))
-        if payload.get("format") != FORMAT_VERSION:
+        if payload.get("format") not in (1, FORMAT_VERSION):
             raise ValueError(f"{directory / PASSAGES_FILE}: unsupported format {payload.get('format')!r}")
-        passages = [Passage(**item) for item in payload["passages"]]
-        vectors = np.load(directory / VECTORS_FILE, allow_pickle=False).astype(np.float32, copy=False)
-        if len(passages) != (vectors.shape[0] if vectors.ndim == 2 else 0):
-            raise ValueError(f"{directory}: {len(passages)} passages but {vectors.shape[0]} vectors")
         knowledge = cls(embedder)
-        knowledge._passages = passages
-        knowledge._vectors = vectors
-        knowledge._reindex()
+        knowledge._passages = [Passage(**item) for item in payload["passages"]]
+        current = payload.get("format") == FORMAT_VERSION and payload.get("model") == _model_name(embedder)
+        if current and (directory / UNITS_FILE).exists():
+            units = json.loads((directory / UNITS_FILE).read_text(encoding="utf-8"))
+            vectors = np.load(directory / UNIT_VECTORS_FILE, allow_pickle=False)
+            if len(units) != (vectors.shape[0] if vectors.ndim == 2 else 0):
+                raise ValueError(f"{directory}: {len(units)} units but {vectors.shape[0]} vectors")
+            knowledge._units = {str(t): vectors[i].astype(np.float32) for i, t in enumerate(units)}
+        knowledge._reindex()  # embeds whatever is missing
         return knowledge
+
+
+def _model_name(embedder: Embedder) -> str:
+    return str(getattr(embedder, "model_name", type(embedder).__name__))
+
+
+def _unit_texts(passages: list[Passage]) -> list[str]:
+    """What the answerer embeds of these passages (see ``answer.unit_texts``)."""
+    from assistant.local.engine.answer import unit_texts  # the answerer imports this module
+
+    return unit_texts(passages)
