@@ -32,6 +32,7 @@ from assistant.ports import (
     Messenger,
     MetricsSink,
     Publisher,
+    SessionStore,
     Source,
 )
 from assistant.services.admission import AdmissionLimits
@@ -128,7 +129,7 @@ def build_agenda(core: Core) -> Agenda | None:
 
 
 def build_engine(
-    core: Core, *, store: ConversationStore | None = None, agenda: Agenda | None = None
+    core: Core, *, sessions: SessionStore | None = None, agenda: Agenda | None = None
 ) -> AnswerEngine:
     settings = core.settings
     config = BedrockConfig(
@@ -139,7 +140,7 @@ def build_engine(
         retrieval_results=settings.retrieval_results,
         call_timeout_seconds=BEDROCK_CALL_TIMEOUT_SECONDS,
     )
-    sessions = store or core.store
+    sessions = sessions or core.store
     # The engine retries with its own backoff inside its time budget: botocore makes one attempt per call.
     timeout = BEDROCK_CALL_TIMEOUT_SECONDS
     return BedrockKnowledgeBaseEngine(

@@ -24,6 +24,8 @@ from assistant.services.language import detect
 from assistant.services.replies import say
 from assistant.services.schedule_questions import Catalog, ToolCall, interpret, render
 
+FOCUS_CHARS = 300
+"""A message longer than this is read for the question it asks (see ``_focus``)."""
 RETRIEVE_AND_GENERATE_LIMIT = 1000
 RETRIEVE_LIMIT = 20000
 NO_RESULTS_TEXT = "Sorry, I am unable to assist you with this request."
@@ -151,7 +153,7 @@ class BedrockStandIn:
         self.threshold = threshold
         self.calls: list[str] = []
         self._faults: deque[tuple[str, int]] = deque()
-        self._sessions: dict[str, str] = {}
+        self._sessions: dict[str, tuple[str, tuple[Passage, ...]]] = {}
         """Bedrock's sessions: each one's previous question, the conversation a follow-up leans on."""
         self._lock = threading.Lock()
         self.agent_runtime = RestJsonServer("bedrock-agent-runtime")
@@ -224,9 +226,16 @@ class BedrockStandIn:
                 }
         vector = (config.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
         asked = text
-        text = self._in_context(session, text)
-        hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
-        result = answer(text, hits, self.knowledge_base, threshold=self.threshold)
+        text, earlier = self._in_context(session, text)
+        result = None
+        if earlier:
+            # A follow-up is first about what the previous answer quoted ("and where is that?").
+            quoted = [Hit(p, 1.0) for p in earlier]
+            result = answer(text, quoted, self.knowledge_base, threshold=self.threshold)
+        if result is None or result.text is None:
+            hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
+            result = answer(text, hits, self.knowledge_base, threshold=self.threshold)
+        self._remember(session, text, tuple(c.passage for c in result.citations))
         if result.text is None:
             return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
         published = " ".join(c.passage.text for c in result.citations)
@@ -268,6 +277,8 @@ class BedrockStandIn:
         ).strip()
         # With guardContent, the guardrail reads only that part (the question); without, the whole message.
         question = _focus(guarded or prompt.rsplit("Question:", 1)[-1].strip())
+        if request.get("toolConfig") and guarded:
+            question = guarded  # a short question to the tools is read whole ("I like data. What...?")
         guardrail = request.get("guardrailConfig")
         if guardrail:
             self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))
@@ -372,32 +383,35 @@ class BedrockStandIn:
         with self._lock:
             if requested is None:
                 session = str(uuid.uuid4())
-                self._sessions[session] = ""
+                self._sessions[session] = ("", ())
                 return session
             if requested not in self._sessions:
                 raise ServiceError("ValidationException", 400, "session not found or expired")
             return str(requested)
 
-    def _in_context(self, session: str, question: str) -> str:
-        """The question as the conversation so far reads it: a short follow-up that points back ("and
-        where is that?") is read together with the previous question, as a model with the session would."""
+    def _in_context(self, session: str, question: str) -> tuple[str, tuple[Passage, ...]]:
+        """The question as the conversation so far reads it, and for a follow-up the passages the previous
+        answer quoted: a short question that points back ("and where is that?") is searched together with
+        the previous question and answered first from what was quoted, as a model with the session would."""
         with self._lock:
-            previous = self._sessions.get(session, "")
-            words = question.lower().split()
-            follow_up = (
-                bool(previous) and len(words) <= 8 and bool(_POINTERS & {w.strip("?¿!.,") for w in words})
-            )
-            understood = f"{previous} {question}" if follow_up else question
-            self._sessions[session] = understood
-            return understood
+            previous, quoted = self._sessions.get(session, ("", ()))
+            words = {w.strip("?¿!.,;:") for w in question.lower().replace("'", " ").split()}
+            follow_up = bool(previous) and len(words) <= 8 and bool(_POINTERS & words)
+            if not follow_up:
+                return question, ()
+            return f"{previous} {question}", quoted
+
+    def _remember(self, session: str, understood: str, quoted: tuple[Passage, ...]) -> None:
+        with self._lock:
+            self._sessions[session] = (understood, quoted)
 
 
 # Words by which a short question points back at the previous one, in the supported languages.
 _POINTERS = frozenset(
     (
-        "that it there this those they them he she him her its his and also then "
-        "ese esa eso allí ahí también isso essa esse lá ça là aussi das dort der die auch "
-        "orası onu o bu da de"
+        "that it there this those they them he she him her its his and also then else "
+        "ese esa eso allí ahí también y tiene isso essa esse lá e tem ça là aussi et il elle "
+        "das dort der die auch und sie er orası onu o bu da de ve"
     ).split()
 )
 
@@ -414,7 +428,10 @@ def _in_their_language(quote: str, question: str) -> str:
 def _focus(message: str) -> str:
     """The question a long message asks: its last sentence ending in "?" (a model reads the whole message;
     the extractive stand-in needs the question itself)."""
-    questions: list[str] = [q.strip() for q in re.findall(r"[^.!?\n]*\?", message) if q.strip()]
+    if len(message) <= FOCUS_CHARS:
+        return message
+    # Sentences end at ".", "!" or "?", but not at the dot of "Room 2.1".
+    questions: list[str] = [q.strip() for q in re.findall(r"(?:[^.!?\n]|\.(?=\d))*\?", message) if q.strip()]
     if not questions:
         return message
     # "But first: where is the keynote?" asks what follows its colon.

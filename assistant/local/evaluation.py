@@ -11,6 +11,8 @@ A question is right when:
 
 from __future__ import annotations
 
+import functools
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -22,6 +24,7 @@ from assistant.local import knowledge_home
 from assistant.local.engine import KnowledgeBase
 from assistant.local.engine.evaluation import Question
 from assistant.services.language import detect
+from assistant.services.replies import TEXTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +80,29 @@ class Report:
 
 
 def in_language(reply: str, language: str) -> bool:
+    """Whether the reply's first line (what the assistant says before any quote or list) is in
+    ``language``: detected as it, or written from one of that language's own texts and no other's
+    ("Ahora (11:20):" is too short to detect, but it is the Spanish ``agenda_now``)."""
     if language == "en":
         return True
-    first = next((line for line in reply.splitlines() if line.strip()), "")
-    return detect(first) == language
+    first = next((line.strip() for line in reply.splitlines() if line.strip()), "")
+    if detect(first) == language:
+        return True
+    speakers = {lang for lang, patterns in _templates().items() if any(p.fullmatch(first) for p in patterns)}
+    return speakers == {language}
+
+
+@functools.cache
+def _templates() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Each language's one-line texts as patterns (a ``{value}`` matches anything)."""
+    return {
+        lang: tuple(
+            re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(text)))
+            for text in texts.values()
+            if "\n" not in text and len(re.sub(r"\{[^}]*\}|\W", "", text)) >= 4  # not "{room}:"
+        )
+        for lang, texts in TEXTS.items()
+    }
 
 
 def judge(question: Question, source: str, reply: str) -> bool:

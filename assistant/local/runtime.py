@@ -134,6 +134,7 @@ class LocalCloud:
         self._now = now
         self._event_timezone = event_timezone
         self._engines: dict[str | None, tuple[AnswerEngine, Settings]] = {}
+        self._ask_sessions = _AskSessions()
         self.template = load_template(template_path)
         self.clock = VirtualClock()
         """The functions' time (and the status events'): real time plus what the twin let pass."""
@@ -360,7 +361,8 @@ class LocalCloud:
             environ = dict(os.environ) | ({"ASSISTANT_NOW": now} if now else {})
             settings = bootstrap.settings_from(environ)
             core = bootstrap.build_core(settings, clock=self.clock)
-            self._engines[now] = (bootstrap.build_engine(core), settings)
+            # No admission runs here, so no user item holds the Bedrock session: the twin keeps them.
+            self._engines[now] = (bootstrap.build_engine(core, sessions=self._ask_sessions), settings)
         engine, settings = self._engines[now]
         message = ProcessedMessage(
             message_key=f"ask-{conversation}",
@@ -590,6 +592,19 @@ class LocalCloud:
                 items += [i for i in page["Items"] if float(i.get("expires_at", {}).get("N", "inf")) > now]
             _replace(self._state_path(table), json.dumps(items))
         _replace(self._clock_path(), json.dumps({"now": now}))
+
+
+class _AskSessions:
+    """``SessionStore`` for ``LocalCloud.ask``: each conversation's Bedrock session, in memory."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, str] = {}
+
+    def get_session(self, user_key: str) -> str | None:
+        return self._sessions.get(user_key)
+
+    def save_session(self, user_key: str, session_id: str) -> None:
+        self._sessions[user_key] = session_id
 
 
 class _MetricTap(io.TextIOBase):

@@ -23,7 +23,8 @@ _MARKERS: dict[str, frozenset[str]] = {
     ),
     "pt": frozenset(
         "o a os as é são onde quando quê quem como há um uma do da dos das no na ao pelo para com meu minha "
-        "e ou olá oi obrigado obrigada posso está sala palestra senha não".split()
+        "e ou olá oi obrigado obrigada posso está sala palestra senha não até quanto quantos quantas custa "
+        "aberto aberta".split()
     ),
     "fr": frozenset(
         "le la les est sont où quand quoi qui comment il y un une du des au aux pour avec mon ma et ou "

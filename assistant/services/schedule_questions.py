@@ -1,6 +1,6 @@
-# ruff: noqa: RUF001
-# (Turkish dotless i and Arabic letters are meant here; pyproject ignores RUF001 the same way for replies.py.)
-"""Schedule questions for the local stand-in of the model: which agenda tool to call, and the reply.
+"""Questions about the schedule: which agenda tool a question calls for (``interpret``; the answer stage
+uses it to decide which questions go to the agenda tools, and the local stand-in of the model to call them),
+and the reply written from the tool's result (``render``, the local model's words).
 
 On AWS the model decides when a question needs the agenda tools (Bedrock Converse tool use) and writes the
 reply from their result. Offline, two pure functions play that part with rules:

@@ -42,6 +42,12 @@ def test_the_language_of_a_question_is_recognised(text: str, language: str | Non
         ("شكرا", (SmallTalk.THANKS, "ar")),
         ("hi, where is the keynote?", None),
         ("help me find the quiet room", None),
+        ("Hola, buenos días", (SmallTalk.GREETING, "es")),
+        ("Merhaba, nasılsın?", (SmallTalk.GREETING, "tr")),
+        ("Thanks, that was really helpful!", (SmallTalk.THANKS, "en")),
+        ("hello! thanks, help", (SmallTalk.HELP, "en")),
+        ("ok", None),
+        ("thanks, and where is lunch?", None),
     ],
 )
 def test_only_a_whole_message_of_small_talk_is_small_talk(
@@ -93,3 +99,11 @@ def test_static_replies_come_in_the_language_of_the_message() -> None:
     world = World(max_text_chars=20)
     world.handle(text_envelope("¿Dónde está la sala de oración para rezar?", wamid="wamid.L"))
     assert world.messenger.texts[0]["body"].startswith("Tu mensaje es algo largo")
+
+
+def test_a_long_message_is_read_for_the_question_it_asks_but_a_short_one_whole() -> None:
+    from assistant.local.bedrock import _focus
+
+    assert _focus("What's next in Room 2.1?") == "What's next in Room 2.1?"
+    preamble = "I am travelling from far away and I have many questions about the event. " * 5
+    assert _focus(preamble + "But first: where is room 2.1 exactly?") == "where is room 2.1 exactly?"

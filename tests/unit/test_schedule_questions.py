@@ -1,5 +1,3 @@
-# ruff: noqa: RUF001
-# (Turkish dotless i is meant here, as in replies.py.)
 """Schedule questions read by rules: which agenda tool call a question asks for, and the reply from its
 result.
 

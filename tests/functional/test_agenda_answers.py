@@ -1,0 +1,254 @@
+"""Questions about the schedule: the engine's Converse tool use against a scripted bedrock-runtime, the
+agenda file adapter, and the local twin answering at a chosen time in the attendee's language."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.adapters.agenda import AgendaFile
+from assistant.adapters.aws import client
+from assistant.adapters.bedrock import BedrockKnowledgeBaseEngine
+from assistant.agenda import Schedule
+from assistant.cli import main
+from assistant.config import ConfigurationError, Settings
+from assistant.fakes import FixedClock
+from assistant.local.engine import KnowledgeBase
+from assistant.local.runtime import LocalCloud
+from assistant.ports import Source, Verdict
+from assistant.services import replies
+from assistant.services.agenda import AgendaDesk
+from assistant.services.language import detect
+from tests.functional.test_bedrock_engine import CONFIG, World, cited, question
+from tests.functional.test_bedrock_engine import world as world
+
+LISBON = ZoneInfo("Europe/Lisbon")
+AGENDA = """\
+# Agenda
+
+## Day 1 — Wednesday 11 March 2026
+
+### 11:00-11:45 · Zero Trust in Practice
+- **Room:** Room 2.2
+- **Speaker:** Ingrid Solberg (Fjordline Bank)
+
+### 12:00-12:45 · Observability Without the Noise
+- **Room:** Room 2.1
+- **Speaker:** Kwame Asante (Stackwise)
+"""
+
+
+def desk(tmp_path: Path, now: str = "2026-03-11T11:20:00+00:00") -> AgendaDesk:
+    path = tmp_path / "agenda.md"
+    path.write_text(AGENDA, encoding="utf-8")
+    schedule = AgendaFile(str(path), "Europe/Lisbon", clock=FixedClock(), s3=lambda: None)
+    moment = datetime.fromisoformat(now).astimezone(LISBON)
+    return AgendaDesk(schedule, lambda: moment, source=Source("Agenda", "s3://bucket/agenda.md"))
+
+
+def engine_with(world: World, agenda: AgendaDesk) -> BedrockKnowledgeBaseEngine:
+    return BedrockKnowledgeBaseEngine(
+        client("bedrock-agent-runtime", attempts=1, endpoint_url=world.agent.server.endpoint),
+        client("bedrock-runtime", attempts=1, endpoint_url=world.runtime.server.endpoint),
+        world.store,
+        CONFIG,
+        world.metrics,
+        clock=world.clock,
+        sleep=world.clock.advance,
+        agenda=agenda,
+    )
+
+
+def tool_use(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "t1", "name": name, "input": arguments}}],
+            }
+        },
+        "stopReason": "tool_use",
+    }
+
+
+def said(text: str) -> dict[str, Any]:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+    }
+
+
+def test_a_schedule_question_is_answered_with_the_agenda_tools_at_the_events_time(
+    world: World, tmp_path: Path
+) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].extend(
+        [tool_use("find_sessions", {"when": "next", "room": "Room 2.1"}), said("At 12:00, Observability.")]
+    )
+    answer = engine.answer(question("What's next in Room 2.1?"))
+    assert answer.verdict is Verdict.SCHEDULED
+    assert answer.text == "At 12:00, Observability."
+    assert [s.title for s in answer.sources] == ["Agenda"]
+    (_, first), (_, second) = world.runtime.requests
+    assert "Wednesday 11 March 2026, 11:20" in first["system"][0]["text"]
+    assert {t["toolSpec"]["name"] for t in first["toolConfig"]["tools"]} == {
+        "find_sessions",
+        "recommend_sessions",
+    }
+    assert first["guardrailConfig"]["guardrailIdentifier"] == "gr-1"
+    result = second["messages"][-1]["content"][0]["toolResult"]
+    assert result["toolUseId"] == "t1"
+    sessions = result["content"][0]["json"]["sessions"]
+    assert [s["title"] for s in sessions] == ["Observability Without the Noise"]
+    assert world.agent.requests == []  # the knowledge base was not asked
+
+
+def test_when_the_model_finds_nothing_in_the_agenda_the_knowledge_base_answers(
+    world: World, tmp_path: Path
+) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].append(said("NO_ANSWER"))
+    world.agent.script["RetrieveAndGenerate"].append(cited("It is in Room 2.1."))
+    answer = engine.answer(question("What's next in Room 2.1?"))
+    assert answer.verdict is Verdict.ANSWERED
+    assert [op for op, _ in world.agent.requests] == ["RetrieveAndGenerate"]
+
+
+def test_a_question_not_about_the_schedule_never_calls_the_tools(world: World, tmp_path: Path) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.agent.script["RetrieveAndGenerate"].append(cited("ForgeAhead2026."))
+    engine.answer(question("What is the Wi-Fi password?"))
+    assert world.runtime.requests == []
+
+
+def test_the_guardrail_stops_a_schedule_question_too(world: World, tmp_path: Path) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].append(
+        {"output": {"message": {"role": "assistant", "content": [{"text": "blocked"}]}},
+         "stopReason": "guardrail_intervened"}
+    )  # fmt: skip
+    assert engine.answer(question("What's on now?")).verdict is Verdict.INTERVENED
+
+
+def test_an_unreadable_agenda_keeps_the_last_good_schedule(tmp_path: Path) -> None:
+    path = tmp_path / "agenda.json"
+    path.write_text(json.dumps([{"title": "Keynote", "start": "2026-03-11T09:00"}]), encoding="utf-8")
+    clock = FixedClock()
+    agenda = AgendaFile(str(path), "Europe/Lisbon", clock=clock, s3=lambda: None, refresh_seconds=60)
+    assert [s.title for s in agenda().sessions] == ["Keynote"]
+    path.write_text("{not json", encoding="utf-8")
+    clock.advance(61)
+    assert [s.title for s in agenda().sessions] == ["Keynote"]
+    missing = AgendaFile(str(tmp_path / "none.csv"), "UTC", clock=clock, s3=lambda: None)
+    assert len(missing()) == 0
+
+
+def test_the_agenda_is_read_from_s3_in_the_cloud(tmp_path: Path) -> None:
+    class Body:
+        def read(self) -> bytes:
+            return AGENDA.encode()
+
+    class S3:
+        def __init__(self) -> None:
+            self.asked: list[tuple[str, str]] = []
+
+        def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+            self.asked.append((Bucket, Key))
+            return {"Body": Body()}
+
+    s3 = S3()
+    agenda = AgendaFile("s3://kb-bucket/agenda.md", "Europe/Lisbon", clock=FixedClock(), s3=lambda: s3)
+    assert len(agenda()) == 2 and isinstance(agenda(), Schedule)
+    assert s3.asked == [("kb-bucket", "agenda.md")]  # read once, then kept
+
+
+def test_event_timezone_and_assistant_now_are_validated() -> None:
+    base = {
+        "TABLE_NAME": "t",
+        "PROCESSED_TOPIC_ARN": "arn",
+        "HASH_KEY_SECRET_ARN": "arn",
+        "KNOWLEDGE_BASE_ID": "kb",
+        "GENERATION_MODEL_ARN": "m",
+        "GUARDRAIL_ID": "g",
+        "GUARDRAIL_VERSION": "1",
+    }
+    settings = Settings.from_env(
+        base | {"EVENT_TIMEZONE": "Europe/Lisbon", "ASSISTANT_NOW": "2026-03-11T11:20"}
+    )
+    assert settings.assistant_now == datetime(2026, 3, 11, 11, 20, tzinfo=LISBON)
+    with pytest.raises(ConfigurationError, match="EVENT_TIMEZONE"):
+        Settings.from_env(base | {"EVENT_TIMEZONE": "Mars/Olympus"})
+    with pytest.raises(ConfigurationError, match="ASSISTANT_NOW"):
+        Settings.from_env(base | {"ASSISTANT_NOW": "half past eleven"})
+
+
+# -- the local twin: the same engine, the local "model" calling the same tools -------------------------
+
+
+@pytest.fixture
+def at_eleven_twenty(tmp_path: Path, sample_kb: KnowledgeBase) -> Any:
+    with LocalCloud(
+        tmp_path / "home", log_stream=io.StringIO(), knowledge_base=sample_kb, now="2026-03-11T11:20:00+00:00"
+    ) as cloud:
+        yield cloud
+
+
+def test_whats_on_now_is_answered_from_the_schedule_at_the_chosen_time(at_eleven_twenty: LocalCloud) -> None:
+    source, reply = at_eleven_twenty.ask("What's on now?")
+    assert source == "agenda"
+    assert reply.startswith(replies.say("agenda_now", "en", time="11:20"))
+    for title in ("Zero Trust in Practice", "RAG in the Real World", "Serverless at Scale"):
+        assert title in reply
+
+
+def test_a_spanish_schedule_question_gets_a_spanish_reply(at_eleven_twenty: LocalCloud) -> None:
+    source, reply = at_eleven_twenty.ask("¿Qué hay después en la sala 2.1?")
+    assert source == "agenda"
+    assert "Observability Without the Noise" in reply
+    assert "12:00" in reply
+    assert detect(reply.splitlines()[0]) == "es" or reply.splitlines()[0].startswith(("En", "A continuación"))
+
+
+def test_a_follow_up_is_read_with_the_previous_question(at_eleven_twenty: LocalCloud) -> None:
+    at_eleven_twenty.ask("Who gives the opening keynote?", conversation="c1")
+    source, reply = at_eleven_twenty.ask("and where is that?", conversation="c1")
+    assert source == "knowledge_base"
+    assert "Auditorium A" in reply
+
+
+def test_kb_ask_takes_the_time_to_answer_at(seeded_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code = main(
+        ["kb", "ask", "--now", "2026-03-12T13:30:00+00:00", "what's on now?", "--home", str(seeded_home)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "FinOps for Engineers" in out
+    assert "[answer source: agenda]" in err
+
+
+def test_kb_add_reads_an_icalendar_agenda_into_the_schedule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agenda = tmp_path / "agenda.ics"
+    agenda.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+        "DTSTAMP:20270101T000000Z\r\nDTSTART;TZID=Europe/Dublin:20270504T093000\r\n"
+        "DTEND;TZID=Europe/Dublin:20270504T101500\r\nSUMMARY:Streams at Scale\r\nLOCATION:Hall B\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    code = main(["kb", "add", str(agenda), "--home", str(home), "--timezone", "Europe/Dublin"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "1 sessions added (Europe/Dublin)" in out
+    stored = json.loads((home / "kb" / "schedule.json").read_text(encoding="utf-8"))
+    assert stored["sessions"][0]["title"] == "Streams at Scale"
+    assert stored["sessions"][0]["start"].startswith("2027-05-04T09:30")
