@@ -254,7 +254,7 @@ def run_kb_add(paths: list[Path], home: Path | None, timezone: str | None = None
             return 1
     knowledge_base = knowledge_home.open_knowledge_base(home, shared_embedder(), seed=False)
     try:
-        added = knowledge_home.add_documents(knowledge_base, files)
+        added = knowledge_home.add_documents(knowledge_base, files, timezone)
     except ValueError as exc:
         print(f"cannot add: {exc}", file=sys.stderr)
         return 1

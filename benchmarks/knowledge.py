@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from assistant.local import knowledge_home
-from assistant.local.engine import E5Embedder, KnowledgeBase, load_document
+from assistant.local.engine import E5Embedder, KnowledgeBase
 from assistant.local.engine.evaluation import MODES, load_questions, retrieval_scores
 from assistant.local.evaluation import Report, build_home, evaluate
 
@@ -64,9 +64,8 @@ def main() -> None:
     for name, directory, questions_file in EVENTS:
         paths = documents_of(directory)
         started = time.perf_counter()
-        knowledge = KnowledgeBase.build(
-            [load_document(p) for p in paths if p.suffix.lower() in knowledge_home.SUPPORTED], embedder
-        )
+        knowledge = KnowledgeBase(embedder)
+        knowledge_home.add_documents(knowledge, paths, timezone_of(directory))
         built = time.perf_counter() - started
         sample = sample or knowledge
         questions = load_questions(questions_file)

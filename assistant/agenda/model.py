@@ -133,6 +133,29 @@ class Schedule:
         extra = tuple(s for s in other.sessions if _identity(s) not in seen)
         return Schedule(self.sessions + extra, self.timezone)
 
+    def to_markdown(self, title: str = "Agenda") -> str:
+        """The schedule as a Markdown agenda (the form ``parse_markdown`` reads), for a knowledge base to
+        search and quote: an agenda published as iCalendar, CSV or JSON answers "who gives the closing
+        keynote?" as a Markdown agenda does."""
+        lines = [f"# {title}", ""]
+        day: date | None = None
+        for session in self.sessions:
+            if session.start.date() != day:
+                day = session.start.date()
+                lines += [f"## {session.start:%A} {day.day} {session.start:%B %Y}", ""]
+            lines.append(f"### {session.start:%H:%M}-{session.end:%H:%M} · {session.title}")
+            if session.room:
+                lines.append(f"- **Room:** {session.room}")
+            if session.track:
+                lines.append(f"- **Track:** {session.track}")
+            if session.speakers:
+                label = "Speakers" if len(session.speakers) > 1 else "Speaker"
+                lines.append(f"- **{label}:** {', '.join(session.speakers)}")
+            lines.append("")
+            if session.abstract:
+                lines += [session.abstract, ""]
+        return "\n".join(lines)
+
     def to_json(self) -> dict[str, Any]:
         """Plain dicts and lists: times in ISO 8601 with their UTC offsets, and a format version."""
         return {

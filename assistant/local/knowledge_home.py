@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from assistant.agenda import AGENDA_SUFFIXES, Schedule, load_agenda
-from assistant.local.engine import Embedder, KnowledgeBase, load_document
+from assistant.local.engine import Document, Embedder, KnowledgeBase, load_document
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 """Documents: searched and quoted."""
@@ -57,13 +57,22 @@ def open_knowledge_base(home: Path, embedder: Embedder, *, seed: bool) -> Knowle
     return knowledge_base
 
 
-def add_documents(knowledge_base: KnowledgeBase, paths: list[Path]) -> list[str]:
-    """Load and add documents (a document added again replaces its earlier version); returns their ids."""
+def add_documents(knowledge_base: KnowledgeBase, paths: list[Path], timezone: str = "UTC") -> list[str]:
+    """Load and add documents (a document added again replaces its earlier version); returns their ids.
+    An agenda file (iCalendar, CSV, JSON) is added as the Markdown agenda it describes, so the documents'
+    search finds its sessions too. Raises ``AgendaError`` for a malformed agenda file."""
     documents = [
         load_document(path, uri=LOCAL_BUCKET + path.name)
         for path in paths
         if path.suffix.lower() in SUPPORTED
     ]
+    for path in paths:
+        if path.suffix.lower() in AGENDA_FILES:
+            schedule = load_agenda(path.name, path.read_text(encoding="utf-8"), timezone)
+            if len(schedule):
+                text = schedule.to_markdown(f"Agenda ({path.name})")
+                uri = LOCAL_BUCKET + path.name
+                documents.append(Document(doc_id=path.name, title="Agenda", uri=uri, text=text))
     knowledge_base.add(documents)
     return [d.doc_id for d in documents]
 

@@ -252,3 +252,7 @@ def test_kb_add_reads_an_icalendar_agenda_into_the_schedule(
     stored = json.loads((home / "kb" / "schedule.json").read_text(encoding="utf-8"))
     assert stored["sessions"][0]["title"] == "Streams at Scale"
     assert stored["sessions"][0]["start"].startswith("2027-05-04T09:30")
+    # ...and its sessions are searchable as a Markdown agenda ("who gives the closing keynote?")
+    passages = json.loads((home / "kb" / "passages.json").read_text(encoding="utf-8"))["passages"]
+    (passage,) = [p for p in passages if p["doc_id"] == "agenda.ics"]
+    assert "09:30-10:15 · Streams at Scale" in passage["section"] and "Hall B" in passage["text"]

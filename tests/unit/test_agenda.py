@@ -756,3 +756,16 @@ def test_the_typed_find_refuses_an_unknown_window(tools: AgendaTools) -> None:
         tools.find("soonish")  # type: ignore[arg-type]
     with pytest.raises(AgendaError, match="negative"):
         tools.recommend(["data"], limit=-1)
+
+
+def test_a_schedule_written_as_markdown_reads_back_as_the_same_sessions() -> None:
+    from assistant.agenda import parse_markdown
+
+    agenda = Path(__file__).parents[2] / "knowledge" / "agenda.md"
+    schedule = parse_markdown(agenda.read_text(encoding="utf-8"), "Europe/Lisbon", "agenda.md")
+    again = parse_markdown(schedule.to_markdown(), "Europe/Lisbon", "agenda.md")
+
+    def shape(s: Schedule) -> list[tuple[object, ...]]:
+        return [(x.title, x.start, x.end, x.room, x.speakers, x.track) for x in s.sessions]
+
+    assert shape(again) == shape(schedule)

@@ -259,9 +259,17 @@ def unit_texts(passages: list[Passage]) -> list[str]:
 
 
 def _overlap(question_terms: set[str], text: str) -> float:
+    """The share of the question's words the text has, a word also matching a longer one it begins
+    ("pray" and "prayer", "charge" and "charging"; four letters at least)."""
     if not question_terms:
         return 0.0
-    return len(question_terms & set(terms(text))) / len(question_terms)
+    words = set(terms(text))
+    found = sum(
+        1
+        for term in question_terms
+        if term in words or (len(term) >= 4 and any(w.startswith(term) for w in words))
+    )
+    return found / len(question_terms)
 
 
 def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tuple[float, Unit]]:
