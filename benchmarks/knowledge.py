@@ -91,6 +91,9 @@ def print_report(report: Report, *, verbose: bool) -> None:
     print(f'"I don\'t know": precision {precision:.3f}, recall {recall:.3f}')
     print("by kind:     " + ", ".join(f"{k} {t.right}/{t.asked}" for k, t in report.by("kind").items()))
     print("by language: " + ", ".join(f"{k} {t.right}/{t.asked}" for k, t in report.by("language").items()))
+    words = report.answer_words()
+    if words:
+        print(f"answers from the documents: median {statistics.median(words):.0f} words, longest {words[-1]}")
     seconds = report.latencies()
     if seconds:
         p95 = seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]

@@ -36,6 +36,8 @@ WHENS: Final[tuple[When, ...]] = get_args(When)
 
 FIND_LIMIT, FIND_MAX = 6, 20
 RECOMMEND_LIMIT, RECOMMEND_MAX = 3, 10
+RELEVANT_SHARE = 0.3
+"""A recommendation is one of the soonest sessions whose relevance is at least this share of the best's."""
 ABSTRACT_CHARS = 200
 
 _NOON, _EVENING = time(12), time(18)
@@ -434,14 +436,17 @@ class AgendaTools:
             for index, score in enumerate(scores):
                 if best > 0:
                     relevance[index] += score / best
-        ranked = sorted(
-            (pair for pair in zip(relevance, candidates, strict=True) if pair[0] > 0), key=lambda p: -p[0]
-        )
+        scored = [pair for pair in zip(relevance, candidates, strict=True) if pair[0] > 0]
+        top = max((score for score, _ in scored), default=0.0)
+        good = [pair for pair in scored if pair[0] >= RELEVANT_SHARE * top]
+        # An itinerary: the soonest of the clearly relevant sessions first, one per time slot (the most
+        # relevant of each), then the ones they overlap, then the barely relevant.
         chosen: list[Session] = []
         overlapping: list[Session] = []
-        for _, session in ranked:
+        for _, session in sorted(good, key=lambda p: (p[1].start, -p[0])):
             (overlapping if any(session.overlaps(c) for c in chosen) else chosen).append(session)
-        return chosen + overlapping
+        rest = [s for _, s in sorted((p for p in scored if p not in good), key=lambda p: -p[0])]
+        return chosen + overlapping + rest
 
 
 def _checked(limit: int | None) -> int | None:

@@ -24,6 +24,8 @@ from assistant.services.language import detect
 from assistant.services.replies import say
 from assistant.services.schedule_questions import Catalog, ToolCall, interpret, render
 
+DOCUMENTS_LANGUAGE = "en"
+"""The sample events' documents' language: a question in it needs no words around the quote."""
 FOCUS_CHARS = 300
 """A message longer than this is read for the question it asks (see ``_focus``)."""
 RETRIEVE_AND_GENERATE_LIMIT = 1000
@@ -420,7 +422,7 @@ def _in_their_language(quote: str, question: str) -> str:
     """An extractive model can only quote the documents: the words around the quote are the question's
     language's (a generating model answers in it outright)."""
     language = detect(question)
-    if language is None or language == detect(quote):
+    if language in (None, DOCUMENTS_LANGUAGE) or language == detect(quote):
         return quote
     return f"{say('quoted', language)}\n{quote}"
 

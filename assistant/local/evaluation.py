@@ -75,6 +75,12 @@ class Report:
         hits = sum(1 for o in said if not o.question.doc)
         return (hits / len(said) if said else 0.0, hits / len(unanswerable) if unanswerable else 0.0)
 
+    def answer_words(self) -> list[int]:
+        """Words of each answer from the documents, its sources list left out."""
+        return sorted(
+            len(o.reply.split("\n\n_")[0].split()) for o in self.outcomes if o.source == "knowledge_base"
+        )
+
     def latencies(self) -> list[float]:
         return sorted(o.seconds for o in self.outcomes)
 

@@ -653,14 +653,22 @@ def test_recommendations_put_the_most_relevant_first(tools: AgendaTools) -> None
 
 
 def test_another_matcher_can_be_plugged_in(agenda: Schedule) -> None:
-    class TitleLength:
+    class TheLongestTitle:
         def score(self, query: str, session: Session) -> float:
-            return float(len(session.title)) if query == "long" else 0.0
+            return 1.0 if query == "long" and session is longest else 0.0
 
-    tools = AgendaTools(agenda, lambda: MID_MORNING, matcher=TitleLength())
     longest = max((s for s in agenda.sessions if not s.is_break), key=lambda s: len(s.title))
+    tools = AgendaTools(agenda, lambda: MID_MORNING, matcher=TheLongestTitle())
     assert tools.recommend(["long"], "any", limit=1) == [longest]
     assert tools.find(topic="short") == []
+
+
+def test_recommendations_are_the_soonest_relevant_sessions_one_per_slot(agenda: Schedule) -> None:
+    tools = AgendaTools(agenda, lambda: datetime(2026, 3, 11, 13, 30, tzinfo=LISBON))
+    picks = tools.recommend(["serverless"])
+    # Cold Starts (14:00, Serverless track) comes before day 2's talks with "serverless" in the title.
+    assert picks[0].title.startswith("Cold Starts Are a Choice")
+    assert all(not a.overlaps(b) for i, a in enumerate(picks) for b in picks[i + 1 :])
 
 
 # --- The tool interface -----------------------------------------------------------------------------------

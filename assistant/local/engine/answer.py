@@ -39,7 +39,9 @@ RANK_WEIGHT = 0.06
 LEAD_BONUS = 0.03
 """The first unit under a heading usually carries the point (an FAQ's answer starts with it)."""
 MARGIN = 0.15
-"""Units other than the best are kept only when they score within this of the best."""
+"""Units of the best unit's passage are kept with it when they score within this of the best."""
+CROSS_MARGIN = 0.04
+"""A unit of another passage only when it scores almost as well: nothing unrelated is glued on."""
 _SHORT_UNIT_WORDS = 6
 _LIST_UNIT_MAX_WORDS = 120
 _BLOCK_MAX_ITEMS = 5
@@ -322,15 +324,19 @@ def answer(
     best_score, best = scored[0]
     if best_score < threshold:
         return ExtractiveAnswer(None, (), best_score)
-    floor = max(threshold, best_score - MARGIN)
-    chosen = [best] + [unit for score, unit in scored[1 : max(1, max_sentences)] if score >= floor]
-    groups: dict[str, list[Unit]] = {}  # best passage first; each group in document order
+    chosen = [best]
+    for score, unit in scored[1 : max(1, max_sentences)]:
+        margin = MARGIN if unit.passage.passage_id == best.passage.passage_id else CROSS_MARGIN
+        if score >= max(threshold, best_score - margin):
+            chosen.append(unit)
+    groups: dict[str, list[Unit]] = {}  # best passage first
     for unit in chosen:
         groups.setdefault(unit.passage.passage_id, []).append(unit)
     parts: list[str] = []
     citations: list[Citation] = []
     for group in groups.values():
-        group.sort(key=lambda u: u.order)
+        # The best unit first (the answer's first line answers the question), then in document order.
+        group.sort(key=lambda u: (u is not best, u.order))
         parts.append(_render(group))
         citations.append(Citation(group[0].passage, tuple(u.text for u in group)))
     return ExtractiveAnswer("\n".join(parts), tuple(citations), best_score)
