@@ -1,6 +1,6 @@
 """The local knowledge base in a home directory, and the sample knowledge it starts from.
 
-Beside the passages, the home keeps the event's schedule (``kb/schedule.json``), read from the agenda
+Beside the passages, the home keeps the event's schedule (``kb/agenda.json``), read from the agenda
 documents (a Markdown agenda with session headings) and agenda files (JSON, CSV, iCalendar) as they are
 added; the local answer function reads it through ``AGENDA_URI``, as the deployed one reads the bucket's.
 """
@@ -38,7 +38,7 @@ def knowledge_dir(home: Path) -> Path:
 
 
 def schedule_path(home: Path) -> Path:
-    return knowledge_dir(home) / "schedule.json"
+    return knowledge_dir(home) / "agenda.json"
 
 
 def exists(home: Path) -> bool:

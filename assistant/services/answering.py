@@ -46,7 +46,11 @@ def compose(
     if verdict in (Verdict.ANSWERED, Verdict.SCHEDULED) and not answer.text.strip():
         verdict = Verdict.NO_ANSWER  # an empty answer is no answer
     if verdict in (Verdict.ANSWERED, Verdict.SCHEDULED):
-        body = with_sources(to_whatsapp(answer.text), [(s.title, s.uri) for s in answer.sources])
+        body = with_sources(
+            to_whatsapp(answer.text),
+            [(s.title, s.uri) for s in answer.sources],
+            label=replies.say("sources", language),
+        )
     elif verdict is Verdict.NO_ANSWER:
         body = replies.say("dont_know", language, help_desk=help_desk)
     elif verdict is Verdict.INTERVENED:

@@ -113,11 +113,14 @@ def to_whatsapp(markdown: str) -> str:
     return re.sub(r"\0(\d+)\0", lambda m: spans[int(m.group(1))], text).strip()
 
 
-def with_sources(text: str, sources: list[tuple[str, str]], limit: int = 3) -> str:
-    """Append a short "Sources" list: titles, and the link when it is a web address."""
+def with_sources(
+    text: str, sources: list[tuple[str, str]], limit: int = 3, *, label: str = "Sources:"
+) -> str:
+    """Append a short "Sources" list (under ``label``, in the user's language): titles, and the link when
+    it is a web address."""
     if not sources:
         return text
     lines = []
     for title, uri in sources[:limit]:
         lines.append(f"- {title} ({uri})" if uri.startswith(("http://", "https://")) else f"- {title}")
-    return text + "\n\n_Sources:_\n" + "\n".join(lines)
+    return text + f"\n\n_{label}_\n" + "\n".join(lines)

@@ -11,6 +11,7 @@ DEFAULT_LANGUAGE = "en"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "sources": "Sources:",
         "quoted": "From the event's documents:",
         "unsupported": (
             "Sorry, I can only read text messages for now. Please type your question "
@@ -88,6 +89,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "The event is over: there are no more sessions.",
     },
     "es": {
+        "sources": "Fuentes:",
         "quoted": "Esto es lo que dicen los documentos del evento (en inglés):",
         "unsupported": (
             "Lo siento, por ahora solo leo mensajes de texto. Escribe tu pregunta "
@@ -165,6 +167,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "El evento ha terminado: ya no hay más sesiones.",
     },
     "pt": {
+        "sources": "Fontes:",
         "quoted": "Eis o que dizem os documentos do evento (em inglês):",
         "unsupported": (
             "Desculpe, por enquanto só leio mensagens de texto. Escreva a sua pergunta "
@@ -241,6 +244,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "O evento terminou: já não há mais sessões.",
     },
     "fr": {
+        "sources": "Sources :",
         "quoted": "Voici le passage des documents de l'événement, en anglais :",
         "unsupported": (
             "Désolé, je ne lis que les messages texte pour l'instant. Écrivez votre question "
@@ -320,6 +324,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "L'événement est terminé : il n'y a plus de sessions.",
     },
     "de": {
+        "sources": "Quellen:",
         "quoted": "Das steht in den Unterlagen der Veranstaltung (auf Englisch):",
         "unsupported": (
             "Entschuldigung, ich kann vorerst nur Textnachrichten lesen. Bitte tippen Sie Ihre Frage "
@@ -399,6 +404,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "Die Veranstaltung ist vorbei: Es gibt keine Sessions mehr.",
     },
     "tr": {
+        "sources": "Kaynaklar:",
         "quoted": "Etkinlik belgelerinde şöyle yazıyor (İngilizce):",
         "unsupported": (
             "Üzgünüm, şimdilik yalnızca metin mesajlarını okuyabiliyorum. Lütfen sorunuzu yazın "
@@ -475,6 +481,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "Etkinlik sona erdi: başka oturum yok.",
     },
     "ar": {
+        "sources": "المصادر:",
         "quoted": "هذا ما تقوله وثائق الفعالية (بالإنجليزية):",
         "unsupported": (
             "عذرًا، لا أستطيع حاليًا قراءة سوى الرسائل النصية. "

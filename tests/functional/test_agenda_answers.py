@@ -249,7 +249,7 @@ def test_kb_add_reads_an_icalendar_agenda_into_the_schedule(
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "1 sessions added (Europe/Dublin)" in out
-    stored = json.loads((home / "kb" / "schedule.json").read_text(encoding="utf-8"))
+    stored = json.loads((home / "kb" / "agenda.json").read_text(encoding="utf-8"))
     assert stored["sessions"][0]["title"] == "Streams at Scale"
     assert stored["sessions"][0]["start"].startswith("2027-05-04T09:30")
     # ...and its sessions are searchable as a Markdown agenda ("who gives the closing keynote?")
