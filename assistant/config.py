@@ -42,7 +42,10 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("GUARDRAIL_VERSION", None, "Published guardrail version"),
     Variable("RETRIEVAL_RESULTS", "5", "Passages retrieved per question"),
     Variable(
-        "HELP_DESK", "the help desk at registration", "Where the assistant sends people it cannot answer"
+        "HELP_DESK",
+        "",
+        "Where the assistant sends people it cannot answer, fitting 'ask at ___' (or en=...|es=... per"
+        " language); empty: 'the help desk at registration' in the user's language",
     ),
     Variable("EVENT_TIMEZONE", "UTC", "The event's IANA time zone (Europe/Lisbon): the agenda's clock"),
     Variable(
@@ -99,7 +102,7 @@ class Settings:
     guardrail_version: str
     meta_api_version: str = "v20.0"
     retrieval_results: int = 5
-    help_desk: str = "the help desk at registration"
+    help_desk: str = ""
     event_timezone: str = "UTC"
     agenda_uri: str = ""
     assistant_now: datetime | None = None

@@ -52,11 +52,11 @@ def compose(
             label=replies.say("sources", language),
         )
     elif verdict is Verdict.NO_ANSWER:
-        body = replies.say("dont_know", language, help_desk=help_desk)
+        body = replies.say("dont_know", language, help_desk=replies.help_desk(help_desk, language))
     elif verdict is Verdict.INTERVENED:
         body = replies.say("guardrail", language)
     else:
-        body = replies.say("apology", language, help_desk=help_desk)
+        body = replies.say("apology", language, help_desk=replies.help_desk(help_desk, language))
     if conversation_reset and verdict is not Verdict.FAILED:
         body = f"{replies.say('conversation_reset', language)}\n\n{body}"
     return body, verdict.value
@@ -91,7 +91,7 @@ class AnswerService:
         metrics: MetricsSink,
         clock: Clock,
         claim_seconds: int,
-        help_desk: str = "the help desk",
+        help_desk: str = "",
         confirm_wait_seconds: float = 10.0,
         typing_every: float = 20.0,
     ) -> None:

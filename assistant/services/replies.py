@@ -11,6 +11,7 @@ DEFAULT_LANGUAGE = "en"
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "help_desk": "the help desk at registration",
         "sources": "Sources:",
         "quoted": "From the event's documents:",
         "unsupported": (
@@ -89,6 +90,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "The event is over: there are no more sessions.",
     },
     "es": {
+        "help_desk": "el mostrador de ayuda, junto al registro",
         "sources": "Fuentes:",
         "quoted": "Esto es lo que dicen los documentos del evento (en inglés):",
         "unsupported": (
@@ -167,6 +169,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "El evento ha terminado: ya no hay más sesiones.",
     },
     "pt": {
+        "help_desk": "balcão de ajuda, junto ao credenciamento",
         "sources": "Fontes:",
         "quoted": "Eis o que dizem os documentos do evento (em inglês):",
         "unsupported": (
@@ -192,12 +195,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "conversation_reset": "(Conversamos bastante, então comecei uma conversa nova.)",
         "dont_know": (
-            "Desculpe, não encontrei isso nas informações do evento. Pergunte em {help_desk}: terão todo o "
+            "Desculpe, não encontrei isso nas informações do evento. Pergunte no {help_desk}: terão todo o "
             "gosto em ajudar."
         ),
         "guardrail": "Desculpe, não posso ajudar com isso. Posso responder perguntas sobre o evento.",
         "apology": (
-            "Desculpe, não consegui responder agora. Tente de novo em um minuto ou pergunte em {help_desk}."
+            "Desculpe, não consegui responder agora. Tente de novo em um minuto ou pergunte no {help_desk}."
         ),
         "greeting": (
             "Olá! Sou o assistente do evento. Pergunte-me sobre sessões, palestrantes, salas, horários ou o "
@@ -244,6 +247,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "O evento terminou: já não há mais sessões.",
     },
     "fr": {
+        "help_desk": "l'accueil, près de l'enregistrement",
         "sources": "Sources :",
         "quoted": "Voici le passage des documents de l'événement, en anglais :",
         "unsupported": (
@@ -324,6 +328,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "L'événement est terminé : il n'y a plus de sessions.",
     },
     "de": {
+        "help_desk": "der Info-Theke an der Registrierung",
         "sources": "Quellen:",
         "quoted": "Das steht in den Unterlagen der Veranstaltung (auf Englisch):",
         "unsupported": (
@@ -404,6 +409,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "Die Veranstaltung ist vorbei: Es gibt keine Sessions mehr.",
     },
     "tr": {
+        "help_desk": "kayıt alanındaki yardım masasına",
         "sources": "Kaynaklar:",
         "quoted": "Etkinlik belgelerinde şöyle yazıyor (İngilizce):",
         "unsupported": (
@@ -481,6 +487,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "Etkinlik sona erdi: başka oturum yok.",
     },
     "ar": {
+        "help_desk": "مكتب المساعدة عند التسجيل",
         "sources": "المصادر:",
         "quoted": "هذا ما تقوله وثائق الفعالية (بالإنجليزية):",
         "unsupported": (
@@ -548,6 +555,27 @@ TEXTS: dict[str, dict[str, str]] = {
         "agenda_over": "انتهت الفعالية: لا توجد جلسات أخرى.",
     },
 }
+
+
+def help_desk(configured: str, language: str | None) -> str:
+    """Where to send someone the assistant cannot help, in ``language``: ``HELP_DESK`` as configured (one
+    text for every language, or ``en=...|es=...`` per language, each fitting "ask at ___"), else the
+    assistant's own words for the help desk at registration."""
+    configured = configured.strip()
+    if not configured:
+        return say("help_desk", language)
+    if "=" not in configured.split("|", 1)[0]:
+        return configured
+    per_language = dict(
+        (part.split("=", 1)[0].strip(), part.split("=", 1)[1].strip())
+        for part in configured.split("|")
+        if "=" in part
+    )
+    return (
+        per_language.get(language or DEFAULT_LANGUAGE)
+        or per_language.get(DEFAULT_LANGUAGE)
+        or say("help_desk", language)
+    )
 
 
 def say(key: str, language: str | None = None, **values: object) -> str:

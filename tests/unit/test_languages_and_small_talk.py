@@ -83,9 +83,16 @@ def test_i_dont_know_comes_in_the_language_of_the_question() -> None:
     world.engine.verdict = Verdict.NO_ANSWER
     world.admit()
     world.answer.handle(question(text="¿Dónde está la sala de oración?"))
-    assert world.messenger.texts[0]["body"] == replies.say(
-        "dont_know", "es", help_desk=world.settings.help_desk
-    )
+    body = world.messenger.texts[0]["body"]
+    assert body == replies.say("dont_know", "es", help_desk=replies.say("help_desk", "es"))
+    assert "el mostrador de ayuda" in body  # the help desk in Spanish too, not "the help desk"
+
+
+def test_help_desk_may_be_configured_per_language() -> None:
+    assert replies.help_desk("en=Desk 3|es=el mostrador 3", "es") == "el mostrador 3"
+    assert replies.help_desk("en=Desk 3|es=el mostrador 3", "tr") == "Desk 3"
+    assert replies.help_desk("Desk 3", "fr") == "Desk 3"
+    assert replies.help_desk("", "de") == replies.say("help_desk", "de")
 
 
 def test_the_engines_language_wins_over_the_guess() -> None:
