@@ -126,8 +126,15 @@ def test_local_engine_answers_and_admits_what_it_does_not_know(
     scores = total(list(scores_by_question.values()))
     # multilingual-e5 answers far more (direct 30/30, other languages) but its similarities bunch, so its
     # "I don't know" catches fewer unanswerable questions than MiniLM's did: a known gap (issue 7).
-    assert scores.accuracy >= 0.6
+    assert scores.accuracy >= 0.75
     assert scores.dont_know_recall >= 0.15
+
+
+def test_everyday_words_find_what_the_venue_guide_names_otherwise(
+    scores_by_question: dict[str, AnswerScores],
+) -> None:
+    paraphrases = [scores_by_question[q.id] for q in QUESTIONS if q.kind == "paraphrase"]
+    assert total(paraphrases).accuracy >= 0.6
 
 
 def test_questions_about_the_schedule_and_in_other_languages_are_answered(
@@ -141,8 +148,8 @@ def test_questions_about_the_schedule_and_in_other_languages_are_answered(
     chosen = [q for q in QUESTIONS if q.kind in ("time", "language")]
     report = evaluate(sample_documents(), chosen, SAMPLE_TIMEZONE, sample_kb)
     by_kind = report.by("kind")
-    assert by_kind["time"].share >= 0.6
-    assert by_kind["language"].share >= 0.6
+    assert by_kind["time"].share >= 0.85
+    assert by_kind["language"].share >= 0.7
 
 
 def test_local_engine_answers_most_direct_questions(scores_by_question: dict[str, AnswerScores]) -> None:

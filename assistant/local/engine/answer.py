@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from assistant.local.engine.chunking import SECTION_SEPARATOR, Passage
 from assistant.local.engine.embedding import Embedder
 from assistant.local.engine.index import Hit
+from assistant.local.engine.needs import named
 from assistant.local.engine.text import (
     LIST_MARKER,
     is_label_line,
@@ -286,6 +287,7 @@ def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tupl
     for (i, _), cosine in zip(introductions, vectors[len(units) :] @ asked, strict=True):
         cosines[i] = max(cosines[i], cosine)  # a list matches by its introduction or by its items
     question_terms = set(terms(question))
+    need_terms = set(terms(named(question)))  # the documents' words for an everyday need
     # A question in another language than the documents shares no words with them: its closeness in
     # meaning stands in for the word overlap it cannot have (scaled over the range e5's cosines span).
     foreign = detect(question) not in (None, "en")
@@ -294,9 +296,12 @@ def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tupl
     scored = []
     for unit, cosine in zip(units, cosines, strict=True):
         overlap = (
-            min(1.0, max(0.0, (float(cosine) - FOREIGN_FLOOR) / FOREIGN_SPAN))
+            max(
+                min(1.0, max(0.0, (float(cosine) - FOREIGN_FLOOR) / FOREIGN_SPAN)),
+                _overlap(need_terms, unit.context),
+            )
             if foreign
-            else _overlap(question_terms, unit.context)
+            else max(_overlap(question_terms, unit.context), _overlap(need_terms, unit.context))
         )
         score = DENSE_WEIGHT * float(cosine) + OVERLAP_WEIGHT * overlap
         score += RANK_WEIGHT * (1.0 - unit.rank / read) + (LEAD_BONUS if unit.lead else 0.0)

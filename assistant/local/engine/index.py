@@ -22,6 +22,7 @@ import numpy.typing as npt
 from assistant.local.engine.chunking import Passage, chunk_document
 from assistant.local.engine.documents import Document
 from assistant.local.engine.embedding import DIMENSIONS, Embedder, Vectors
+from assistant.local.engine.needs import named
 from assistant.local.engine.text import terms
 
 SearchMode = Literal["lexical", "dense", "hybrid"]
@@ -173,7 +174,7 @@ class KnowledgeBase:
         return [Hit(self._passages[i], score) for i, score in best]
 
     def _lexical(self, query: str) -> list[Hit]:
-        words = terms(query)
+        words = terms(f"{query} {named(query)}")  # "my phone is dying" finds "charging lockers"
         if not words or self._bm25 is None:
             return []
         scores = np.asarray(self._bm25.get_scores(words), dtype=np.float32)
