@@ -12,13 +12,13 @@ from assistant.local.engine.needs import named
     ("question", "words"),
     [
         ("My phone is about to die, any ideas?", "charging"),
-        ("is there somewhere I can pray?", "prayer room"),
+        ("is there somewhere I can pray?", "prayer"),
         ("Can I get my money back?", "refund"),
         ("How do I get online?", "wi-fi"),
         ("I lost my scarf", "lost property"),
         ("Can my 10-year-old come along?", "children"),
         ("¿Dónde puedo cargar el móvil?", "charging"),
-        ("أين يمكنني الصلاة؟", "prayer room"),
+        ("أين يمكنني الصلاة؟", "prayer"),
         ("Wo ist das Fundbüro?", "lost property"),
     ],
 )

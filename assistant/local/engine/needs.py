@@ -38,11 +38,11 @@ NEEDS: tuple[Need, ...] = (
             "power bank",
             "plug in",
         ),
-        "charging phone charger lockers power",
+        "charging charger lockers power",
     ),
     Need(
         ("pray", "prayer", "worship", "mosque", "chapel", "salah", "namaz", "meditate"),
-        "prayer room multi-faith reflection",
+        "prayer multi-faith reflection",
     ),
     Need(("name tag", "lanyard", "nametag", "pass pick", "pick up my pass"), "badge collection registration"),
     Need(("money back", "cancel my", "can't come", "cannot come", "reimburse"), "refund cancellation ticket"),
@@ -112,7 +112,7 @@ NEEDS: tuple[Need, ...] = (
             "anxious",
             "noise",
         ),
-        "quiet room low-sensory space",
+        "quiet low-sensory",
     ),
     Need(
         ("lost my", "left my", "misplaced", "found a", "forgot my", "can't find my", "cannot find my"),
@@ -139,7 +139,7 @@ NEEDS: tuple[Need, ...] = (
     Need(("toilet", "restroom", "bathroom", "loo", "washroom", "wc"), "toilets restrooms"),
     Need(
         ("breastfeed", "nursing", "nappy", "diaper", "baby change", "changing table"),
-        "parents room baby changing",
+        "parents baby changing",
     ),
     Need(("smoke", "smoking", "vape", "cigarette"), "smoking area"),
     Need(("taxi", "cab", "uber", "bolt", "ride home"), "taxi rank"),
@@ -182,7 +182,7 @@ NEEDS_ELSEWHERE: tuple[Need, ...] = (
             "şarj",
             "شحن",
         ),
-        "charging phone charger lockers power",
+        "charging charger lockers power",
     ),
     Need(
         (
@@ -200,7 +200,7 @@ NEEDS_ELSEWHERE: tuple[Need, ...] = (
             "الصلاة",
             "أصلي",
         ),
-        "prayer room multi-faith reflection",
+        "prayer multi-faith reflection",
     ),
     Need(
         (
@@ -251,7 +251,7 @@ NEEDS_ELSEWHERE: tuple[Need, ...] = (
     ),
     Need(
         ("tranquilo", "silencio", "sossego", "calmo", "calme", "ruhig", "ruhe", "sessiz", "sakin", "هادئ"),
-        "quiet room low-sensory space",
+        "quiet low-sensory",
     ),
     Need(
         ("aparcar", "aparcamiento", "estacionar", "estacionamento", "garer", "parken", "otopark", "موقف"),
