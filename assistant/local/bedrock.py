@@ -233,10 +233,22 @@ class BedrockStandIn:
         if earlier:
             # A follow-up is first about what the previous answer quoted ("and where is that?").
             quoted = [Hit(p, 1.0) for p in earlier]
-            result = answer(text, quoted, self.knowledge_base, threshold=self.threshold)
+            result = answer(
+                text,
+                quoted,
+                self.knowledge_base,
+                threshold=self.threshold,
+                vocabulary=self.knowledge_base.vocabulary,
+            )
         if result is None or result.text is None:
             hits = self.knowledge_base.search(text, k=int(vector.get("numberOfResults") or 5))
-            result = answer(text, hits, self.knowledge_base, threshold=self.threshold)
+            result = answer(
+                text,
+                hits,
+                self.knowledge_base,
+                threshold=self.threshold,
+                vocabulary=self.knowledge_base.vocabulary,
+            )
         self._remember(session, text, tuple(c.passage for c in result.citations))
         if result.text is None:
             return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
@@ -309,7 +321,13 @@ class BedrockStandIn:
             return _converse_reply("NO_ANSWER", "end_turn")
         # The documents arrive in retrieval order: keep it as the ranking.
         hits = [Hit(passage=p, score=1.0 / (n + 1)) for n, p in enumerate(passages)]
-        result = answer(question, hits, self.knowledge_base, threshold=self.threshold)
+        result = answer(
+            question,
+            hits,
+            self.knowledge_base,
+            threshold=self.threshold,
+            vocabulary=self.knowledge_base.vocabulary,
+        )
         if result.text is None:
             return _converse_reply("NO_ANSWER", "end_turn")
         published = " ".join(p.text for p in passages)

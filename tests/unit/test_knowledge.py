@@ -441,3 +441,31 @@ def test_agenda_lines_are_one_unit_and_max_sentences_is_respected() -> None:
     result = answer("When is the opening keynote?", hit, BagOfWords(), max_sentences=1, threshold=0.0)
     assert result.citations and len(result.citations[0].sentences) == 1
     assert result.citations[0].sentences[0] == "09:00-09:45 | Opening keynote | Auditorium A"
+
+
+# -- "I don't know" beyond the threshold ------------------------------------------------------------------
+
+
+def test_a_question_about_things_the_documents_never_mention_is_not_theirs() -> None:
+    unknown_share = answer_module.unknown_share
+    vocabulary = {"keynote", "auditorium", "parking", "car", "park", "lunch", "talk", "prayer", "room"}
+    assert unknown_share("Who won the football match last night?", vocabulary) >= 1 / 3
+    assert unknown_share("Where is the keynote?", vocabulary) == 0.0
+    assert unknown_share("How much is the car park?", vocabulary) == 0.0  # "much" asks, it names nothing
+    assert unknown_share("Who is talking about lunch?", vocabulary) == 0.0  # "talking" is "talk"
+    assert unknown_share("Is there somewhere I can pray?", vocabulary) == 0.0  # "pray" begins "prayer"
+    assert unknown_share("My phone is about to die", vocabulary) == 0.0  # an everyday need
+    assert unknown_share("¿Dónde está el gimnasio?", vocabulary) == 0.0  # other languages: not judged here
+
+
+def test_a_price_question_needs_a_price_and_personal_contacts_are_never_given(
+    knowledge: KnowledgeBase, embedder: E5Embedder
+) -> None:
+    known = "What is the Wi-Fi password?"
+    assert answer(known, knowledge.search(known), embedder).text is not None
+    price = "How much does the opening keynote cost?"
+    assert answer(price, knowledge.search(price), embedder).text is None  # no price in what it found
+    free = "How much does the Wi-Fi cost?"
+    assert "Free Wi-Fi" in (answer(free, knowledge.search(free), embedder).text or "")
+    personal = "What is Dr. Helena Marques's personal phone number?"
+    assert answer(personal, knowledge.search(personal), embedder).text is None

@@ -12,6 +12,7 @@ attendee more than "I don't know".
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from assistant.local.engine.chunking import SECTION_SEPARATOR, Passage
@@ -30,6 +31,8 @@ from assistant.services.language import detect
 
 DEFAULT_THRESHOLD = 0.62
 """Best unit score below which the answer is "I don't know"; calibrated on ``knowledge/eval``."""
+UNKNOWN_SHARE = 1 / 3
+"""At or above this share of words the documents never use, a question is not theirs to answer."""
 FOREIGN_FLOOR = 0.78
 FOREIGN_SPAN = 0.1
 TOP_PASSAGES = 4
@@ -88,6 +91,29 @@ _ANSWER_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     ),
 )
 ANSWER_TYPE_BONUS = 0.05
+
+# Questions whose answer is a kind of fact that no quote without it can give: a price, a clock time, a
+# count. The answer must hold one, or it is "I don't know" ("how much is a taxi?" answered with where the
+# taxi rank is would be a non-answer dressed as one).
+_REQUIRED_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (
+        re.compile(r"\b(how much|what does it cost|price of|cost of|fee for)\b", re.IGNORECASE),
+        re.compile(r"€|\$|£|\b(eur|usd|gbp|euros?|pounds?|free|included)\b", re.IGNORECASE),
+    ),
+    (
+        re.compile(r"\b(what time|until what time|how late|until when)\b", re.IGNORECASE),
+        re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?(am|pm)\b|\bmidnight\b|\bnoon\b", re.IGNORECASE),
+    ),
+    (
+        re.compile(r"\bhow many\b", re.IGNORECASE),
+        re.compile(r"\d"),
+    ),
+)
+# Someone's personal contact details are never the documents' to give, whatever passage comes close.
+_PERSONAL_CONTACT = re.compile(
+    r"\b(personal|private|home|mobile|cell)\b.{0,30}\b(phone|number|e-?mail|address|contact)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +337,38 @@ def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tupl
     return scored
 
 
+def unknown_share(question: str, vocabulary: Collection[str]) -> float:
+    """The share of an English question's words that the documents never use (nor a longer word they
+    begin), unless an everyday need explains them ("my phone is dying"): 0.0 for other languages, whose
+    words the documents' English would not hold anyway."""
+    if not vocabulary or named(question) or detect(question) not in (None, "en"):
+        return 0.0
+    asked = set(terms(question)) - _ASKING_WORDS
+    if not asked:
+        return 0.0
+    unknown = [t for t in asked if t not in vocabulary and not _begins_any(t, vocabulary)]
+    return len(unknown) / len(asked)
+
+
+# Words that ask rather than name what is asked about: a document need not use them.
+_ASKING_WORDS = frozenset(
+    "much many long far often cost costs price get go going find need want know tell please thank thanks "
+    "anything something somewhere someone anyone anywhere ok okay hi hello also still really actually "
+    "possible able way ways idea ideas help".split()
+)
+
+
+def _begins_any(term: str, vocabulary: Collection[str]) -> bool:
+    """Whether a known word begins with ``term`` ("pray", "prayer"), or ``term`` with a known word a few
+    letters shorter ("talking", "talk"; not "football", "foot")."""
+    if len(term) < 4:
+        return False
+    return any(
+        word.startswith(term) or (len(word) >= 4 and term.startswith(word) and len(term) - len(word) <= 3)
+        for word in vocabulary
+    )
+
+
 def answer(
     question: str,
     hits: list[Hit],
@@ -318,11 +376,17 @@ def answer(
     *,
     max_sentences: int = 3,
     threshold: float = DEFAULT_THRESHOLD,
+    vocabulary: Collection[str] = (),
 ) -> ExtractiveAnswer:
     """Answer ``question`` from the passages of ``hits`` (best first, as :meth:`KnowledgeBase.search` gives).
 
-    ``text`` is ``None`` ("I don't know") when no unit scores ``threshold`` or more, or there are no hits.
+    ``text`` is ``None`` ("I don't know") when no unit scores ``threshold`` or more, when there are no
+    hits, or when a third or more of the question's words are ones the documents (``vocabulary``) never
+    use: a question about a football match, the weather or a gym is about something they do not cover,
+    however close its meaning comes to some passage.
     """
+    if unknown_share(question, vocabulary) >= UNKNOWN_SHARE or _PERSONAL_CONTACT.search(question):
+        return ExtractiveAnswer(None, (), 0.0)
     scored = score_units(question, hits, embedder)
     if not scored:
         return ExtractiveAnswer(None, (), 0.0)
@@ -334,6 +398,9 @@ def answer(
         margin = MARGIN if unit.passage.passage_id == best.passage.passage_id else CROSS_MARGIN
         if score >= max(threshold, best_score - margin):
             chosen.append(unit)
+    required = [answers for asks, answers in _REQUIRED_TYPES if asks.search(question)]
+    if any(not any(pattern.search(u.display) for u in chosen) for pattern in required):
+        return ExtractiveAnswer(None, (), best_score)
     groups: dict[str, list[Unit]] = {}  # best passage first
     for unit in chosen:
         groups.setdefault(unit.passage.passage_id, []).append(unit)

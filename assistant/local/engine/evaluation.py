@@ -114,7 +114,13 @@ def answer_scores(
     correct = idk_answerable = idk_unanswerable = 0
     questions = [q for q in questions if q.kind in DOCUMENT_KINDS]
     for q in questions:
-        result = answer(q.question, knowledge.search(q.question, k=5), knowledge, threshold=threshold)
+        result = answer(
+            q.question,
+            knowledge.search(q.question, k=5),
+            knowledge,
+            threshold=threshold,
+            vocabulary=knowledge.vocabulary,
+        )
         if result.text is None:
             if q.doc:
                 idk_answerable += 1

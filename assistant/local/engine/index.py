@@ -64,6 +64,7 @@ class KnowledgeBase:
         self._units: dict[str, Vectors] = {}
         """Passage-side vectors by text: the units of the passages held (and any text embedded since)."""
         self._queries: dict[str, Vectors] = {}
+        self._vocabulary: frozenset[str] = frozenset()
         self._matrix: Vectors = np.zeros((0, 0), dtype=np.float32)
         self._starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         """Where each passage's rows begin in ``_matrix`` (rows are grouped by passage, in order)."""
@@ -77,6 +78,11 @@ class KnowledgeBase:
     @property
     def passages(self) -> tuple[Passage, ...]:
         return tuple(self._passages)
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word (as ``terms`` gives them) the passages hold."""
+        return self._vocabulary
 
     def __len__(self) -> int:
         return len(self._passages)
@@ -134,6 +140,7 @@ class KnowledgeBase:
         self._positions = {p.passage_id: i for i, p in enumerate(self._passages)}
         if not self._passages:
             self._bm25 = None
+            self._vocabulary = frozenset()
             self._matrix = np.zeros((0, DIMENSIONS), dtype=np.float32)
             self._starts = np.zeros(0, dtype=np.int64)
             return
@@ -145,6 +152,7 @@ class KnowledgeBase:
         index = bm25s.BM25()
         index.index(corpus, show_progress=False)
         self._bm25 = index
+        self._vocabulary = frozenset(word for words in corpus for word in words)
         rows: list[str] = []
         starts: list[int] = []
         for passage in self._passages:
