@@ -97,16 +97,27 @@ ANSWER_TYPE_BONUS = 0.05
 # taxi rank is would be a non-answer dressed as one).
 _REQUIRED_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (
-        re.compile(r"\b(how much|what does it cost|price of|cost of|fee for)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(how much|what does it cost|price of|cost of|fee for|cu[aá]nto cuesta|quanto custa|combien"
+            r" co[uû]te|wie viel kostet|was kostet|ne kadar)\b",
+            re.IGNORECASE,
+        ),
         re.compile(r"€|\$|£|\b(eur|usd|gbp|euros?|pounds?|free|included)\b", re.IGNORECASE),
     ),
     (
-        re.compile(r"\b(what time|until what time|how late|until when)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(what time|until what time|how late|until when|a qu[eé] hora|hasta qu[eé] hora"
+            r"|a que horas|at[eé] que horas|à quelle heure|jusqu'à quelle heure|um wie viel uhr|bis wann"
+            r"|saat ka[cç]ta)\b",
+            re.IGNORECASE,
+        ),
         re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2} ?(am|pm)\b|\bmidnight\b|\bnoon\b", re.IGNORECASE),
     ),
     (
-        re.compile(r"\bhow many\b", re.IGNORECASE),
-        re.compile(r"\d"),
+        re.compile(
+            r"\b(how many|cu[aá]nt[oa]s|quant[oa]s|combien de|wie viele|ka[cç] ki[sş]i)\b", re.IGNORECASE
+        ),
+        re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b"),  # a number, not a year
     ),
 )
 # Someone's personal contact details are never the documents' to give, whatever passage comes close.

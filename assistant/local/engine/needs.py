@@ -153,6 +153,44 @@ NEEDS: tuple[Need, ...] = (
 NEEDS_ELSEWHERE: tuple[Need, ...] = (
     Need(
         (
+            "acreditación",
+            "credencial",
+            "crachá",
+            "credenciamento",
+            "badge",
+            "namensschild",
+            "ausweis",
+            "yaka kartı",
+            "kimlik kartı",
+            "بطاقة",
+            "شارة",
+        ),
+        "badge registration",
+    ),
+    Need(
+        (
+            "certificado",
+            "certificat",
+            "bescheinigung",
+            "teilnahmebescheinigung",
+            "zertifikat",
+            "sertifika",
+            "belge",
+            "شهادة",
+        ),
+        "certificate of attendance",
+    ),
+    Need(
+        ("clausura", "encerramento", "clôture", "abschluss", "kapanış", "الختام", "ختامية"),
+        "closing keynote",
+    ),
+    Need(
+        ("apertura", "abertura", "ouverture", "eröffnung", "açılış", "الافتتاح", "افتتاحية"),
+        "opening keynote",
+    ),
+    Need(("comida", "almuerzo", "almoço", "déjeuner", "mittagessen", "öğle yemeği", "غداء"), "lunch food"),
+    Need(
+        (
             "contraseña",
             "wifi",
             "senha",
