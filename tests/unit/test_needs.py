@@ -37,3 +37,11 @@ def test_a_question_that_names_things_as_documents_do_brings_nothing_else(questi
 def test_short_words_match_whole_words_only() -> None:
     assert named("I need a cab") == "taxi rank"
     assert "taxi" not in named("Is the cabaret on tonight?")
+
+
+def test_the_words_that_asked_for_a_need_are_told_apart() -> None:
+    from assistant.local.engine.needs import everyday
+
+    assert everyday("How do I get online?") == "online"
+    assert everyday("my phone is dying") == "phone is dying"
+    assert everyday("Where is the keynote?") == ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from assistant.local.engine.chunking import SECTION_SEPARATOR, Passage
 from assistant.local.engine.embedding import Embedder
 from assistant.local.engine.index import Hit
-from assistant.local.engine.needs import named
+from assistant.local.engine.needs import everyday, named
 from assistant.local.engine.text import (
     LIST_MARKER,
     is_label_line,
@@ -323,8 +323,8 @@ def score_units(question: str, hits: list[Hit], embedder: Embedder) -> list[tupl
     cosines = vectors[: len(units)] @ asked
     for (i, _), cosine in zip(introductions, vectors[len(units) :] @ asked, strict=True):
         cosines[i] = max(cosines[i], cosine)  # a list matches by its introduction or by its items
-    question_terms = set(terms(question))
     need_terms = set(terms(named(question)))  # the documents' words for an everyday need
+    question_terms = set(terms(question)) - (set(terms(everyday(question))) - need_terms)
     # A question in another language than the documents shares no words with them: its closeness in
     # meaning stands in for the word overlap it cannot have (scaled over the range e5's cosines span).
     foreign = detect(question) not in (None, "en")

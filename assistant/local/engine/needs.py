@@ -350,3 +350,11 @@ def named(question: str) -> str:
     lowered = question.lower()
     found = dict.fromkeys(need.named for pattern, need in _PATTERNS if pattern.search(lowered))
     return " ".join(found)
+
+
+def everyday(question: str) -> str:
+    """The question's own words that asked for a need ("online" in "how do I get online?"): the documents
+    name the need otherwise, so a passage that merely shares them ("tickets are sold online") is no
+    better an answer for it."""
+    lowered = question.lower()
+    return " ".join(dict.fromkeys(m.group(0) for pattern, _ in _PATTERNS for m in pattern.finditer(lowered)))
