@@ -103,7 +103,11 @@ def build_inbound(
         publisher=publisher or SNSPublisher(client("sns"), core.settings.processed_topic_arn),
         hasher=hasher,
         metrics=core.metrics,
-        policy=InboundPolicy(max_text_chars=core.settings.max_text_chars, allowed_user_keys=allowed),
+        policy=InboundPolicy(
+            max_text_chars=core.settings.max_text_chars,
+            allowed_user_keys=allowed,
+            languages=core.settings.languages,
+        ),
     )
 
 
@@ -164,6 +168,7 @@ def build_answer(core: Core, *, engine: AnswerEngine | None = None) -> AnswerSer
         clock=core.clock,
         claim_seconds=core.settings.claim_seconds,
         help_desk=core.settings.help_desk,
+        languages=core.settings.languages,
         confirm_wait_seconds=core.settings.send_confirm_wait_seconds,
     )
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from assistant.services.language import SUPPORTED
+
 
 class ConfigurationError(ValueError):
     """An environment variable is missing or has a value that cannot be used."""
@@ -46,6 +48,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "",
         "Where the assistant sends people it cannot answer, fitting 'ask at ___' (or en=...|es=... per"
         " language); empty: 'the help desk at registration' in the user's language",
+    ),
+    Variable(
+        "LANGUAGES",
+        "en,es,pt,fr,de,tr,ar",
+        "Languages the assistant answers in, comma-separated; the first is the fallback for any other",
     ),
     Variable("EVENT_TIMEZONE", "UTC", "The event's IANA time zone (Europe/Lisbon): the agenda's clock"),
     Variable(
@@ -103,6 +110,8 @@ class Settings:
     meta_api_version: str = "v20.0"
     retrieval_results: int = 5
     help_desk: str = ""
+    languages: tuple[str, ...] = SUPPORTED
+    """The first is the fallback."""
     event_timezone: str = "UTC"
     agenda_uri: str = ""
     assistant_now: datetime | None = None
@@ -168,6 +177,15 @@ class Settings:
         version = values["META_API_VERSION"]
         if not version.startswith("v"):
             raise ConfigurationError("META_API_VERSION looks like v20.0")
+        languages = tuple(
+            dict.fromkeys(x.strip().lower() for x in values["LANGUAGES"].split(",") if x.strip())
+        )
+        unknown = [x for x in languages if x not in SUPPORTED]
+        if not languages or unknown:
+            raise ConfigurationError(
+                f"LANGUAGES must list some of {', '.join(SUPPORTED)}"
+                + (f" (not {', '.join(unknown)})" if unknown else "")
+            )
         try:
             timezone = ZoneInfo(values["EVENT_TIMEZONE"])
         except (ZoneInfoNotFoundError, ValueError):
@@ -192,6 +210,7 @@ class Settings:
             guardrail_version=values["GUARDRAIL_VERSION"],
             retrieval_results=positive("RETRIEVAL_RESULTS"),
             help_desk=values["HELP_DESK"],
+            languages=languages,
             event_timezone=values["EVENT_TIMEZONE"],
             agenda_uri=values["AGENDA_URI"],
             assistant_now=now,

@@ -375,7 +375,7 @@ class LocalCloud:
             meta_phone_number_id="",
             received_at=0,
         )
-        body, source = reply_to(message, engine, help_desk=settings.help_desk)
+        body, source = reply_to(message, engine, help_desk=settings.help_desk, languages=settings.languages)
         return source, body
 
     def publish_inbound(self, message: str) -> None:

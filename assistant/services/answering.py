@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
@@ -28,6 +29,7 @@ from assistant.ports import (
 from assistant.services import replies, smalltalk
 from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
+from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
 
 logger = Logger(child=True)
@@ -63,7 +65,12 @@ def compose(
 
 
 def reply_to(
-    question: ProcessedMessage, engine: AnswerEngine, *, help_desk: str, deadline: float | None = None
+    question: ProcessedMessage,
+    engine: AnswerEngine,
+    *,
+    help_desk: str,
+    deadline: float | None = None,
+    languages: tuple[str, ...] = SUPPORTED,
 ) -> tuple[str, str]:
     """What the user hears for a question, and its ``source``: small talk is answered here, in its
     language; anything else by the engine, then ``compose``. The answer stage and ``kb ask`` share it."""
@@ -71,13 +78,14 @@ def reply_to(
     if small_talk is not None:
         # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
         kind, spoken = small_talk
-        return replies.say(kind.value, spoken), "smalltalk"
+        return replies.say(kind.value, choose(spoken, languages)), "smalltalk"
     answer = engine.answer(question, deadline=deadline)
+    language = choose(answer.language or detect_language(question.text), languages)
     return compose(
-        answer,
+        replace(answer, language=language),
         help_desk=help_desk,
         conversation_reset=question.conversation_reset,
-        language=detect_language(question.text),
+        language=language,
     )
 
 
@@ -92,6 +100,7 @@ class AnswerService:
         clock: Clock,
         claim_seconds: int,
         help_desk: str = "",
+        languages: tuple[str, ...] = SUPPORTED,
         confirm_wait_seconds: float = 10.0,
         typing_every: float = 20.0,
     ) -> None:
@@ -102,6 +111,7 @@ class AnswerService:
         self._clock = clock
         self._claim_seconds = claim_seconds
         self._help_desk = help_desk
+        self._languages = languages
         self._confirm_wait = confirm_wait_seconds
         self._typing_every = typing_every
 
@@ -131,7 +141,13 @@ class AnswerService:
 
         try:
             with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
-                body, source = reply_to(question, self._engine, help_desk=self._help_desk, deadline=deadline)
+                body, source = reply_to(
+                    question,
+                    self._engine,
+                    help_desk=self._help_desk,
+                    deadline=deadline,
+                    languages=self._languages,
+                )
         except PermanentError as exc:
             # Nothing a retry can mend: the user still hears from us once.
             self._metrics.count("AnswerFailed")
@@ -139,7 +155,7 @@ class AnswerService:
             body, source = compose(
                 Answer(Verdict.FAILED),
                 help_desk=self._help_desk,
-                language=detect_language(question.text),
+                language=choose(detect_language(question.text), self._languages),
             )
         except Exception:
             # Retryable, or a bug: nothing went out, so the redelivery may answer; the lease goes back.

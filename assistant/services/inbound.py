@@ -29,6 +29,7 @@ from assistant.ports import (
 )
 from assistant.services import replies
 from assistant.services.delivery import parse_reply_callback, reply_callback
+from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
 
 logger = Logger(child=True)
@@ -59,6 +60,8 @@ class InboundPolicy:
     max_text_chars: int
     allowed_user_keys: frozenset[str]
     """Keyed hashes of the allow list; empty means everyone is allowed."""
+    languages: tuple[str, ...] = SUPPORTED
+    """The languages the event serves; the first is the fallback (``LANGUAGES``)."""
 
 
 def message_key(hasher: Hasher, message: InboundMessage) -> str:
@@ -75,12 +78,13 @@ def user_key(hasher: Hasher, message: InboundMessage) -> str:
     return hasher.key("user", message.user.identity)
 
 
-def _language_of(message: InboundMessage) -> str | None:
-    """The language of what the user wrote (a text, a caption), when it tells."""
+def _language_of(message: InboundMessage, languages: tuple[str, ...] = SUPPORTED) -> str | None:
+    """The language to reply in: what the user wrote (a text, a caption) is in, when it tells and the
+    event serves it; else the event's fallback."""
     text = message.question_text
     if text is None and isinstance(message.content, Media):
         text = message.content.caption
-    return detect_language(text[:500]) if text else None
+    return choose(detect_language(text[:500]) if text else None, languages)
 
 
 def recipient_of(message: InboundMessage) -> Recipient:
@@ -183,11 +187,13 @@ class InboundService:
             return self._accept(message, text, mkey, ukey, admission)
         if outcome is Outcome.BUSY:
             self._metrics.count("UserBusy")
-            self._deliver(message, mkey, admission, replies.say("busy", _language_of(message)))
+            self._deliver(
+                message, mkey, admission, replies.say("busy", _language_of(message, self._policy.languages))
+            )
             return "busy"
         if outcome is Outcome.RATE_LIMITED:
             self._metrics.count("RateLimited")
-            notice = replies.say("rate_limited", _language_of(message))
+            notice = replies.say("rate_limited", _language_of(message, self._policy.languages))
             self._deliver(message, mkey, admission, notice if admission.first_over_limit else None)
             return "rate_limited"
         self._metrics.count("StaticReply", 1, Reason=reason)
@@ -196,7 +202,7 @@ class InboundService:
 
     def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
         """The static reply this message gets whatever the store says, or None for a question."""
-        language = _language_of(message)
+        language = _language_of(message, self._policy.languages)
         if self._policy.allowed_user_keys and ukey not in self._policy.allowed_user_keys:
             return replies.say("not_allowed", language), "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:

@@ -8,6 +8,10 @@ function words and letters. ``None`` when nothing points anywhere (the default l
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+SUPPORTED: tuple[str, ...] = ("en", "es", "pt", "fr", "de", "tr", "ar")
+"""The languages the assistant has its own texts in (``replies.TEXTS``) and can tell apart."""
 
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -58,3 +62,11 @@ def detect(text: str) -> str | None:
         return None
     leaders = [lang for lang, score in scores.items() if score == best]
     return leaders[0] if len(leaders) == 1 else None
+
+
+def choose(spoken: str | None, languages: Sequence[str] = SUPPORTED) -> str | None:
+    """The language to answer in: the one spoken when the event serves it (``LANGUAGES``), else the
+    event's first language, its fallback (None when no languages are given: the default)."""
+    if spoken is not None and spoken in languages:
+        return spoken
+    return languages[0] if languages else spoken

@@ -114,3 +114,31 @@ def test_a_long_message_is_read_for_the_question_it_asks_but_a_short_one_whole()
     assert _focus("What's next in Room 2.1?") == "What's next in Room 2.1?"
     preamble = "I am travelling from far away and I have many questions about the event. " * 5
     assert _focus(preamble + "But first: where is room 2.1 exactly?") == "where is room 2.1 exactly?"
+
+
+def test_an_event_answers_only_in_its_languages_and_falls_back_to_its_first() -> None:
+    world = World(languages=("fr", "en"), max_text_chars=20)
+    spanish = "¿Dónde está la sala de oración para rezar?"
+    world.handle(text_envelope(spanish, wamid="wamid.F1"))
+    assert world.messenger.texts[0]["body"] == replies.say("too_long", "fr", length=len(spanish), limit=20)
+    world.engine.verdict = Verdict.NO_ANSWER
+    world.admit()
+    world.answer.handle(question(text="¿Dónde está la sala de oración?"))
+    assert world.messenger.texts[-1]["body"].startswith("Désolé")
+
+
+def test_languages_are_validated() -> None:
+    from assistant.config import ConfigurationError, Settings
+
+    base = {
+        "TABLE_NAME": "t",
+        "PROCESSED_TOPIC_ARN": "arn",
+        "HASH_KEY_SECRET_ARN": "arn",
+        "KNOWLEDGE_BASE_ID": "kb",
+        "GENERATION_MODEL_ARN": "m",
+        "GUARDRAIL_ID": "g",
+        "GUARDRAIL_VERSION": "1",
+    }
+    assert Settings.from_env(base | {"LANGUAGES": "es, EN"}).languages == ("es", "en")
+    with pytest.raises(ConfigurationError, match="LANGUAGES"):
+        Settings.from_env(base | {"LANGUAGES": "es,xx"})
