@@ -143,6 +143,7 @@ def build_engine(
         guardrail_version=settings.guardrail_version,
         retrieval_results=settings.retrieval_results,
         call_timeout_seconds=BEDROCK_CALL_TIMEOUT_SECONDS,
+        languages=settings.languages,
     )
     sessions = sessions or core.store
     # The engine retries with its own backoff inside its time budget: botocore makes one attempt per call.

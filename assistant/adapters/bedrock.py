@@ -70,10 +70,33 @@ Answer in the language of the question, in at most 5 short sentences or a short 
 
 AGENDA_SYSTEM = f"""You are the assistant of an event, answering attendees on WhatsApp about its schedule.
 It is now {{now}} at the event ({{timezone}}). Use the tools to find sessions; never invent sessions, times,
-rooms or speakers. Give the tools English topic words, as the agenda is written. Answer in the language of
-the question: first the direct answer, then one line per session (time, title, room, speakers), at most 6.
+rooms or speakers. Give the tools English topic words, as the agenda is written.
+Answer in the language of the question. First the direct answer, then one line per session (time, title,
+room, speakers), at most 6.
 If the tools find nothing that answers the question, reply with exactly {NO_ANSWER_TOKEN} and nothing else."""
 AGENDA_ROUNDS = 3
+
+
+LANGUAGE_RULE = "Answer in the language of the question"
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "fr": "French",
+    "de": "German",
+    "tr": "Turkish",
+    "ar": "Arabic",
+}
+
+
+def language_rule(languages: tuple[str, ...]) -> str:
+    """The prompts' language rule for the event's languages (``LANGUAGES``; the first is the fallback)."""
+    if not languages:
+        return LANGUAGE_RULE
+    names = [_LANGUAGE_NAMES.get(code, code) for code in languages]
+    if len(names) == 1:
+        return f"Answer in {names[0]}"
+    return f"{LANGUAGE_RULE} if it is one of {', '.join(names)}; otherwise answer in {names[0]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +114,8 @@ class BedrockConfig:
     base_delay_seconds: float = 0.5
     max_delay_seconds: float = 8.0
     max_tokens: int = 600
+    languages: tuple[str, ...] = ()
+    """The event's languages, the first the fallback; empty: the question's, whichever it is."""
 
 
 # Metric dimensions come from a fixed set (an error code is the service's word, not ours).
@@ -195,7 +220,7 @@ class BedrockKnowledgeBaseEngine:
                         "vectorSearchConfiguration": {"numberOfResults": cfg.retrieval_results}
                     },
                     "generationConfiguration": {
-                        "promptTemplate": {"textPromptTemplate": PROMPT_TEMPLATE},
+                        "promptTemplate": {"textPromptTemplate": self._localized(PROMPT_TEMPLATE)},
                         "guardrailConfiguration": {
                             "guardrailId": cfg.guardrail_id,
                             "guardrailVersion": cfg.guardrail_version,
@@ -259,7 +284,7 @@ class BedrockKnowledgeBaseEngine:
         response = self._call(
             lambda: self._runtime.converse(
                 modelId=cfg.model_arn,
-                system=[{"text": CONVERSE_SYSTEM}],
+                system=[{"text": self._localized(CONVERSE_SYSTEM)}],
                 # Only the question is guarded (guardContent): the event's own documents must not trip
                 # the denied topics or the prompt-attack filter.
                 messages=[
@@ -293,7 +318,9 @@ class BedrockKnowledgeBaseEngine:
         """The schedule's answer, or None when the model found none there (the documents are asked next)."""
         cfg = self._config
         now = agenda.now()
-        system = AGENDA_SYSTEM.format(now=now.strftime("%A %d %B %Y, %H:%M"), timezone=now.tzname() or "")
+        system = self._localized(
+            AGENDA_SYSTEM.format(now=now.strftime("%A %d %B %Y, %H:%M"), timezone=now.tzname() or "")
+        )
         messages: list[dict[str, Any]] = [
             {"role": "user", "content": [{"guardContent": {"text": {"text": question.text}}}]}
         ]
@@ -339,6 +366,9 @@ class BedrockKnowledgeBaseEngine:
                 )
             messages.append({"role": "user", "content": results})
         return None
+
+    def _localized(self, prompt: str) -> str:
+        return prompt.replace(LANGUAGE_RULE, language_rule(self._config.languages))
 
     # -- outcomes and retries -----------------------------------------------------------------------------
 

@@ -362,3 +362,33 @@ def test_a_deadline_too_near_for_any_call_is_an_apology_without_a_call(world: Wo
     answer = world.engine.answer(question(), deadline=world.clock.now() + 5)
     assert answer.source == "error"
     assert world.agent.requests == []
+
+
+def test_the_prompt_asks_for_the_events_languages_with_its_fallback() -> None:
+    from assistant.adapters.bedrock import language_rule
+
+    assert language_rule(()) == "Answer in the language of the question"
+    assert language_rule(("fr",)) == "Answer in French"
+    assert language_rule(("es", "en")) == (
+        "Answer in the language of the question if it is one of Spanish, English; otherwise answer in Spanish"
+    )
+
+
+def test_the_events_languages_reach_the_models_prompt(world: World) -> None:
+    from dataclasses import replace
+
+    engine = BedrockKnowledgeBaseEngine(
+        client("bedrock-agent-runtime", attempts=1, endpoint_url=world.agent.server.endpoint),
+        client("bedrock-runtime", attempts=1, endpoint_url=world.runtime.server.endpoint),
+        world.store,
+        replace(CONFIG, languages=("es", "en")),
+        world.metrics,
+        clock=world.clock,
+    )
+    world.agent.script["RetrieveAndGenerate"].append(cited("Sí."))
+    engine.answer(question())
+    ((_, request),) = world.agent.requests
+    generation = request["retrieveAndGenerateConfiguration"]["knowledgeBaseConfiguration"][
+        "generationConfiguration"
+    ]
+    assert "otherwise answer in Spanish" in generation["promptTemplate"]["textPromptTemplate"]
