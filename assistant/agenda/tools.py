@@ -36,6 +36,8 @@ WHENS: Final[tuple[When, ...]] = get_args(When)
 
 FIND_LIMIT, FIND_MAX = 6, 20
 RECOMMEND_LIMIT, RECOMMEND_MAX = 3, 10
+LATE_ARRIVAL = timedelta(minutes=10)
+"""How long after its start a session can still be recommended."""
 RELEVANT_SHARE = 0.3
 """A recommendation is one of the soonest sessions whose relevance is at least this share of the best's."""
 ABSTRACT_CHARS = 200
@@ -426,7 +428,14 @@ class AgendaTools:
     def _recommend(self, now: datetime, interests: Sequence[str], when: When) -> list[Session]:
         if isinstance(interests, str):
             interests = [interests]
-        candidates = [s for s in self._find(now, when, None, None, None, None) if not s.is_break]
+        # Asked what to see from now on, a session well under way is no recommendation (one can still walk in
+        # during its first minutes); asked about now, or any time, every session counts.
+        late = now - LATE_ARRIVAL if when not in ("now", "any") else None
+        candidates = [
+            s
+            for s in self._find(now, when, None, None, None, None)
+            if not s.is_break and (late is None or s.start >= late)
+        ]
         relevance = [0.0] * len(candidates)
         for interest in interests:
             scores = [self.matcher.score(interest, session) for session in candidates]

@@ -777,3 +777,13 @@ def test_a_schedule_written_as_markdown_reads_back_as_the_same_sessions() -> Non
         return [(x.title, x.start, x.end, x.room, x.speakers, x.track) for x in s.sessions]
 
     assert shape(again) == shape(schedule)
+
+
+def test_a_session_well_under_way_is_not_recommended() -> None:
+    text = (Path(__file__).parents[2] / "knowledge" / "agenda.md").read_text(encoding="utf-8")
+    from assistant.agenda import parse_markdown
+
+    schedule = parse_markdown(text, "Europe/Lisbon", "agenda.md")
+    picks = AgendaTools(schedule, lambda: datetime(2026, 3, 11, 11, 20, tzinfo=LISBON)).recommend(["AI"])
+    assert picks and all(p.start >= datetime(2026, 3, 11, 11, 10, tzinfo=LISBON) for p in picks)
+    assert "RAG in the Real World" not in {p.title.split(":")[0] for p in picks}
