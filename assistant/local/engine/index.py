@@ -11,6 +11,7 @@ one query embedding, not one per unit.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class KnowledgeBase:
         self._units: dict[str, Vectors] = {}
         """Passage-side vectors by text: the units of the passages held (and any text embedded since)."""
         self._queries: dict[str, Vectors] = {}
+        self._cache_lock = threading.RLock()
         self._vocabulary: frozenset[str] = frozenset()
         self._matrix: Vectors = np.zeros((0, 0), dtype=np.float32)
         self._starts: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -116,25 +118,27 @@ class KnowledgeBase:
 
     def embed(self, texts: list[str]) -> Vectors:
         """Passage-side vectors, from the store when held (every unit of every passage is)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._units))
-        for text in missing:
-            # One at a time: the engine pads a batch to its longest text, which costs more than it saves.
-            self._units[text] = self._embedder.embed([text])[0]
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack([self._units[t] for t in texts]).astype(np.float32, copy=False)
+        with self._cache_lock:  # the local stand-ins answer requests on several threads
+            missing = list(dict.fromkeys(t for t in texts if t not in self._units))
+            for text in missing:
+                # One at a time: the engine pads a batch to its longest text, which costs more than it saves.
+                self._units[text] = self._embedder.embed([text])[0]
+            if not texts:
+                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.stack([self._units[t] for t in texts]).astype(np.float32, copy=False)
 
     def embed_queries(self, texts: list[str]) -> Vectors:
         """Query-side vectors; the last few are kept (a question is searched, then its answer scored)."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._queries))
-        if missing:
-            if len(self._queries) + len(missing) > _QUERY_CACHE:
-                self._queries.clear()
-            for text, vector in zip(missing, self._embedder.embed_queries(missing), strict=True):
-                self._queries[text] = vector
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.stack([self._queries[t] for t in texts]).astype(np.float32, copy=False)
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._queries))
+            if missing:
+                if len(self._queries) + len(missing) > _QUERY_CACHE:
+                    self._queries.clear()
+                for text, vector in zip(missing, self._embedder.embed_queries(missing), strict=True):
+                    self._queries[text] = vector
+            if not texts:
+                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return np.stack([self._queries[t] for t in texts]).astype(np.float32, copy=False)
 
     def _reindex(self) -> None:
         self._positions = {p.passage_id: i for i, p in enumerate(self._passages)}
