@@ -125,9 +125,9 @@ def build_agenda(core: Core) -> Agenda | None:
     settings = core.settings
     if not settings.agenda_uri:
         return None
-    schedule = AgendaFile(
-        settings.agenda_uri, settings.event_timezone, clock=core.clock, s3=lambda: client("s3")
-    )
+    # One short try: the agenda is read at most every 5 minutes, and a failed read keeps the last one.
+    s3 = cache(lambda: client("s3", attempts=1, read_timeout=5))
+    schedule = AgendaFile(settings.agenda_uri, settings.event_timezone, clock=core.clock, s3=s3)
     source = Source(title=title_of(settings.agenda_uri), uri=settings.agenda_uri)
     return AgendaDesk(schedule, event_clock(core), source=source)
 

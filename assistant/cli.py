@@ -259,7 +259,8 @@ def run_kb_add(paths: list[Path], home: Path | None, timezone: str | None = None
         print(f"cannot add: {exc}", file=sys.stderr)
         return 1
     try:
-        sessions = knowledge_home.add_to_schedule(home, files, timezone)
+        skipped: list[str] = []
+        sessions = knowledge_home.add_to_schedule(home, files, timezone, skipped)
     except (AgendaError, ValueError) as exc:
         print(f"cannot read the agenda: {exc}", file=sys.stderr)
         return 1
@@ -269,6 +270,8 @@ def run_kb_add(paths: list[Path], home: Path | None, timezone: str | None = None
         print(f"added {doc_id}: {count} passages")
     if sessions:
         print(f"schedule {knowledge_home.schedule_path(home)}: {sessions} sessions added ({timezone})")
+    for name in skipped:
+        print(f"{name}: added as a document; its timed headings do not read as an agenda", file=sys.stderr)
     print(
         f"knowledge base {knowledge_home.knowledge_dir(home)}: "
         f"{len(knowledge_base.documents())} documents, {len(knowledge_base)} passages"

@@ -50,6 +50,10 @@ class AgendaFile:
                     self._schedule = load_agenda(self._name(), self._read(), self._timezone)
                 except (AgendaError, OSError, UnicodeDecodeError, *AWS_ERRORS) as exc:
                     logger.warning("agenda not read; the last schedule is kept", extra={"error": str(exc)})
+                except Exception as exc:  # noqa: BLE001 - a malformed file must never fail a question
+                    logger.warning(
+                        "agenda not read; the last schedule is kept", extra={"error": type(exc).__name__}
+                    )
             return self._schedule
 
     def _name(self) -> str:

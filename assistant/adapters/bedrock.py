@@ -193,7 +193,13 @@ class BedrockKnowledgeBaseEngine:
         window = _Window(budget_end=budget_end, deadline=deadline if deadline is not None else float("inf"))
         try:
             if self._agenda is not None and self._agenda.about_schedule(question.text):
-                scheduled = self._converse_with_agenda(self._agenda, question, window)
+                try:
+                    scheduled = self._converse_with_agenda(self._agenda, question, window)
+                except RejectedByService as exc:
+                    # A model without tool use, a shape it refuses: the documents still answer.
+                    self._metrics.count("AgendaFailed", 1, Code=_dimension(exc.code))
+                    logger.warning("agenda tools failed; asking the documents", extra={"error": exc.code})
+                    scheduled = None
                 if scheduled is not None:
                     return scheduled
             if len(question.text) <= RETRIEVE_AND_GENERATE_LIMIT:
@@ -343,7 +349,12 @@ class BedrockKnowledgeBaseEngine:
             if response.get("stopReason") == "guardrail_intervened":
                 return Answer(Verdict.INTERVENED)
             message = (response.get("output") or {}).get("message") or {}
-            content = [part for part in message.get("content") or [] if isinstance(part, dict)]
+            # Blank text blocks are refused when sent back: keep what carries something.
+            content = [
+                part
+                for part in message.get("content") or []
+                if isinstance(part, dict) and not ("text" in part and not str(part["text"]).strip())
+            ]
             calls = [part["toolUse"] for part in content if isinstance(part.get("toolUse"), dict)]
             if not calls:
                 text = "".join(str(part.get("text", "")) for part in content).strip()
@@ -354,13 +365,17 @@ class BedrockKnowledgeBaseEngine:
             messages.append({"role": "assistant", "content": content})
             results = []
             for call in calls:
-                result = agenda.run_tool(str(call.get("name", "")), call.get("input") or {})
+                try:
+                    result = agenda.run_tool(str(call.get("name", "")), call.get("input") or {})
+                except Exception as exc:  # noqa: BLE001 - a tool's failure is the model's to read, not a crash
+                    logger.warning("agenda tool failed", extra={"error": type(exc).__name__})
+                    result = {"error": "the agenda could not be read just now"}
+                # No "status": only some models accept it; an error reads as {"error": ...} to any.
                 results.append(
                     {
                         "toolResult": {
-                            "toolUseId": call.get("toolUseId"),
+                            "toolUseId": str(call.get("toolUseId", "")),
                             "content": [{"json": result}],
-                            "status": "error" if "error" in result else "success",
                         }
                     }
                 )

@@ -249,7 +249,8 @@ class BedrockStandIn:
                 threshold=self.threshold,
                 vocabulary=self.knowledge_base.vocabulary,
             )
-        self._remember(session, text, tuple(c.passage for c in result.citations))
+        # The question as asked is remembered, not as read: a conversation does not pile questions up.
+        self._remember(session, asked, tuple(c.passage for c in result.citations))
         if result.text is None:
             return {"output": {"text": NO_RESULTS_TEXT}, "citations": [], "sessionId": session}
         published = " ".join(c.passage.text for c in result.citations)
@@ -415,8 +416,9 @@ class BedrockStandIn:
         the previous question and answered first from what was quoted, as a model with the session would."""
         with self._lock:
             previous, quoted = self._sessions.get(session, ("", ()))
-            words = {w.strip("?¿!.,;:") for w in question.lower().replace("'", " ").split()}
-            follow_up = bool(previous) and len(words) <= 8 and bool(_POINTERS & words)
+            words = [w.strip("?¿!.,;:") for w in question.lower().replace("'", " ").split()]
+            points_back = bool(_POINTERS & set(words)) or (bool(words) and words[0] in _CONJUNCTIONS)
+            follow_up = bool(previous) and len(words) <= 8 and points_back
             if not follow_up:
                 return question, ()
             return f"{previous} {question}", quoted
@@ -426,14 +428,17 @@ class BedrockStandIn:
             self._sessions[session] = (understood, quoted)
 
 
-# Words by which a short question points back at the previous one, in the supported languages.
+# Words by which a short question points back at the previous one, in the supported languages: pronouns
+# anywhere ("who's giving it?"), and a conjunction that opens it ("and the day pass?", "¿y a qué hora?").
+# Not "there" ("is there a cloakroom?" is a new question), nor articles and prepositions.
 _POINTERS = frozenset(
     (
-        "that it there this those they them he she him her its his and also then else "
-        "ese esa eso allí ahí también y tiene isso essa esse lá e tem ça là aussi et il elle "
-        "das dort der die auch und sie er orası onu o bu da de ve"
+        "that it this those they them he she him her its his else "
+        "ese esa eso allí ahí tiene isso essa esse lá tem ça là il elle "
+        "dort sie er orası onu"
     ).split()
 )
+_CONJUNCTIONS = frozenset("and also then y e et und ve".split())
 
 
 def _in_their_language(quote: str, question: str) -> str:

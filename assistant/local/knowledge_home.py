@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.agenda import AGENDA_SUFFIXES, Schedule, load_agenda
+from assistant.agenda import AGENDA_SUFFIXES, AgendaError, Schedule, load_agenda
 from assistant.local.engine import Document, Embedder, KnowledgeBase, load_document
 
 SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
@@ -84,9 +84,11 @@ def load_schedule(home: Path, timezone: str) -> Schedule:
     return Schedule.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def add_to_schedule(home: Path, paths: list[Path], timezone: str) -> int:
+def add_to_schedule(home: Path, paths: list[Path], timezone: str, skipped: list[str] | None = None) -> int:
     """Read the sessions of these files into the home's schedule (a file read again replaces its earlier
-    sessions); returns how many sessions they hold. Raises ``AgendaError`` for a malformed agenda file."""
+    sessions); returns how many sessions they hold. Raises ``AgendaError`` for a malformed agenda file
+    (JSON, CSV, iCalendar); a Markdown document that does not read as an agenda (an FAQ with a timed
+    heading) is a document only, and its name goes to ``skipped``."""
     readable = [p for p in paths if p.suffix.lower() in AGENDA_SUFFIXES]
     if not readable:
         return 0
@@ -95,7 +97,16 @@ def add_to_schedule(home: Path, paths: list[Path], timezone: str) -> int:
     schedule = Schedule(tuple(kept), Schedule.empty(timezone).timezone)
     added = 0
     for path in readable:
-        found = load_agenda(path.name, path.read_text(encoding="utf-8"), timezone)
+        try:
+            found = load_agenda(path.name, path.read_text(encoding="utf-8"), timezone)
+        except AgendaError:
+            if path.suffix.lower() in AGENDA_FILES:
+                raise
+            if skipped is not None:
+                skipped.append(path.name)
+            continue
+        except (ValueError, OverflowError, AttributeError, RecursionError) as exc:
+            raise AgendaError(f"{path.name}: cannot be read as an agenda ({type(exc).__name__})") from None
         added += len(found)
         schedule = schedule.merge(found)
     target = schedule_path(home)

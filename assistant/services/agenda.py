@@ -46,4 +46,5 @@ class AgendaDesk:
         return [dict(spec) for spec in TOOL_SPECS]
 
     def run_tool(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        return AgendaTools(self._schedule(), self._now).run(name, dict(arguments))
+        # As the model sent them: the tools answer arguments that are not an object with an error to read.
+        return AgendaTools(self._schedule(), self._now).run(name, arguments)

@@ -7,6 +7,8 @@ the guardrail's refusal) is written here. ``say`` picks the user's language when
 
 from __future__ import annotations
 
+import re
+
 DEFAULT_LANGUAGE = "en"
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -557,6 +559,9 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+_PER_LANGUAGE = re.compile(r"^\s*[A-Za-z]{2}\s*=")
+
+
 def help_desk(configured: str, language: str | None) -> str:
     """Where to send someone the assistant cannot help, in ``language``: ``HELP_DESK`` as configured (one
     text for every language, or ``en=...|es=...`` per language, each fitting "ask at ___"), else the
@@ -564,13 +569,10 @@ def help_desk(configured: str, language: str | None) -> str:
     configured = configured.strip()
     if not configured:
         return say("help_desk", language)
-    if "=" not in configured.split("|", 1)[0]:
-        return configured
-    per_language = dict(
-        (part.split("=", 1)[0].strip(), part.split("=", 1)[1].strip())
-        for part in configured.split("|")
-        if "=" in part
-    )
+    parts = configured.split("|")
+    if not all(_PER_LANGUAGE.match(part) for part in parts):
+        return configured  # one text for every language ("desk B (code=7)" included)
+    per_language = {part.split("=", 1)[0].strip().lower(): part.split("=", 1)[1].strip() for part in parts}
     return (
         per_language.get(language or DEFAULT_LANGUAGE)
         or per_language.get(DEFAULT_LANGUAGE)

@@ -256,3 +256,70 @@ def test_kb_add_reads_an_icalendar_agenda_into_the_schedule(
     passages = json.loads((home / "kb" / "passages.json").read_text(encoding="utf-8"))["passages"]
     (passage,) = [p for p in passages if p["doc_id"] == "agenda.ics"]
     assert "09:30-10:15 · Streams at Scale" in passage["section"] and "Hall B" in passage["text"]
+
+
+def test_a_tool_call_the_agenda_cannot_run_is_an_error_for_the_model_not_a_crash(
+    world: World, tmp_path: Path
+) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].extend(
+        [
+            {
+                "output": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {"text": " "},
+                            {"toolUse": {"toolUseId": "t1", "name": "find_sessions", "input": "now please"}},
+                        ],
+                    }
+                },
+                "stopReason": "tool_use",
+            },
+            said("Nothing found."),
+        ]
+    )
+    answer = engine.answer(question("What's on now?"))
+    assert answer.verdict is Verdict.SCHEDULED
+    (_, _), (_, second) = world.runtime.requests
+    sent_back = second["messages"][1]["content"]
+    assert all(part.get("text", "x").strip() for part in sent_back)  # the blank text block is dropped
+    result = second["messages"][2]["content"][0]["toolResult"]["content"][0]["json"]
+    assert "error" in result
+
+
+def test_a_model_that_refuses_tool_use_leaves_the_question_to_the_knowledge_base(
+    world: World, tmp_path: Path
+) -> None:
+    from assistant.local.wire import ServiceError
+
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].append(ServiceError("ValidationException", 400, "tool use unsupported"))
+    world.agent.script["RetrieveAndGenerate"].append(cited("At 12:00 in Room 2.1."))
+    answer = engine.answer(question("What's next in Room 2.1?"))
+    assert answer.verdict is Verdict.ANSWERED
+    assert world.metrics.counts["AgendaFailed ValidationException"] == 1
+
+
+def test_an_agenda_file_that_breaks_its_parser_keeps_the_last_schedule(tmp_path: Path) -> None:
+    path = tmp_path / "agenda.ics"
+    clock = FixedClock()
+    agenda = AgendaFile(str(path), "Europe/Lisbon", clock=clock, s3=lambda: None, refresh_seconds=1)
+    path.write_text(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\nSUMMARY:Twice\r\nDTSTART:20260311T090000Z\r\n"
+        "DTSTART:20260311T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    assert len(agenda()) == 0  # logged and kept (empty), never raised
+
+
+def test_kb_add_takes_a_markdown_faq_with_timed_headings_as_a_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faq = tmp_path / "faq.md"
+    faq.write_text("# FAQ\n\n### 18:00-20:00 Reception\n\nDrinks on the terrace.\n", encoding="utf-8")
+    code = main(["kb", "add", str(faq), "--home", str(tmp_path / "home")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "added faq.md" in out
+    assert "faq.md: added as a document" in err

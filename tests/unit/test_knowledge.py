@@ -469,3 +469,15 @@ def test_a_price_question_needs_a_price_and_personal_contacts_are_never_given(
     assert "Free Wi-Fi" in (answer(free, knowledge.search(free), embedder).text or "")
     personal = "What is Dr. Helena Marques's personal phone number?"
     assert answer(personal, knowledge.search(personal), embedder).text is None
+
+
+def test_a_typo_or_a_mobile_phone_is_no_reason_for_i_dont_know() -> None:
+    unknown_share = answer_module.unknown_share
+    vocabulary = {"registration", "desk", "keynote", "charging", "phone"}
+    assert unknown_share("Where is the registraton desk?", vocabulary) == 0.0
+    assert unknown_share("wher is the keynote", vocabulary) == 0.0
+    personal = answer_module._PERSONAL_CONTACT
+    assert personal.search("What is Rafael Duarte's personal phone number?")
+    assert personal.search("what is her private e-mail address")
+    assert not personal.search("Where can I charge my mobile phone?")
+    assert not personal.search("Is there a mobile app with contact info?")

@@ -142,3 +142,8 @@ def test_languages_are_validated() -> None:
     assert Settings.from_env(base | {"LANGUAGES": "es, EN"}).languages == ("es", "en")
     with pytest.raises(ConfigurationError, match="LANGUAGES"):
         Settings.from_env(base | {"LANGUAGES": "es,xx"})
+
+
+def test_a_help_desk_with_an_equals_sign_is_one_text_and_language_keys_ignore_case() -> None:
+    assert replies.help_desk("desk B (code=7)", "es") == "desk B (code=7)"
+    assert replies.help_desk("EN=Desk 3|ES=el mostrador 3", "es") == "el mostrador 3"

@@ -21,6 +21,7 @@ from assistant.local.engine.index import Hit
 from assistant.local.engine.needs import everyday, named
 from assistant.local.engine.text import (
     LIST_MARKER,
+    STOPWORDS,
     is_label_line,
     is_record_line,
     sentences,
@@ -122,7 +123,7 @@ _REQUIRED_TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
 )
 # Someone's personal contact details are never the documents' to give, whatever passage comes close.
 _PERSONAL_CONTACT = re.compile(
-    r"\b(personal|private|home|mobile|cell)\b.{0,30}\b(phone|number|e-?mail|address|contact)",
+    r"(\w's|\b(his|her|their))\s+(personal|private|home)\b.{0,20}\b(phone|number|e-?mail|address|contact)",
     re.IGNORECASE,
 )
 
@@ -357,8 +358,46 @@ def unknown_share(question: str, vocabulary: Collection[str]) -> float:
     asked = set(terms(question)) - _ASKING_WORDS
     if not asked:
         return 0.0
-    unknown = [t for t in asked if t not in vocabulary and not _begins_any(t, vocabulary)]
+    unknown = [
+        t
+        for t in asked
+        if t not in vocabulary
+        and not _begins_any(t, vocabulary)
+        and not _typo_of(t, vocabulary)
+        and not _slip_of_a_common_word(t)
+    ]
     return len(unknown) / len(asked)
+
+
+def _typo_of(term: str, vocabulary: Collection[str]) -> bool:
+    """Whether ``term`` is one slip (a letter left out, added or changed) from a known word of five letters
+    or more: "registraton" is "registration"."""
+    if len(term) < 5:
+        return False
+    return any(
+        abs(len(word) - len(term)) <= 1 and len(word) >= 5 and _one_edit(term, word) for word in vocabulary
+    )
+
+
+def _slip_of_a_common_word(term: str) -> bool:
+    """ "wher" for "where": a slip of a word that asks or joins, which no document needs to hold."""
+    return len(term) >= 3 and any(
+        len(word) >= 4 and abs(len(word) - len(term)) <= 1 and _one_edit(term, word)
+        for word in (*STOPWORDS, *_ASKING_WORDS)
+    )
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
 # Words that ask rather than name what is asked about: a document need not use them.
