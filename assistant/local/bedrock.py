@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.local.engine import DEFAULT_THRESHOLD, Embedder, Hit, KnowledgeBase, Passage, answer
+from assistant.local.engine import DEFAULT_THRESHOLD, Hit, KnowledgeBase, Passage, answer
 from assistant.local.wire import RestJsonServer, ServiceError
 from assistant.services.language import detect
 from assistant.services.replies import say
@@ -139,7 +139,6 @@ class BedrockStandIn:
     def __init__(
         self,
         knowledge_base: KnowledgeBase,
-        embedder: Embedder,
         guardrail: LocalGuardrail,
         *,
         knowledge_base_id: str,
@@ -149,7 +148,6 @@ class BedrockStandIn:
         self.catalog = catalog
         """What the local "model" knows of the agenda's names (rooms, speakers, days) to call its tools."""
         self.knowledge_base = knowledge_base
-        self.embedder = embedder
         self.guardrail = guardrail
         self.knowledge_base_id = knowledge_base_id
         self.threshold = threshold

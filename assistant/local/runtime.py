@@ -292,7 +292,6 @@ class LocalCloud:
         )
         self.bedrock = BedrockStandIn(
             knowledge_base,
-            embedder,
             guardrail,
             knowledge_base_id=env.get("KNOWLEDGE_BASE_ID", ""),
             catalog=catalog_of(schedule),

@@ -16,8 +16,6 @@ from assistant.adapters.agenda import AgendaFile
 from assistant.adapters.aws import client
 from assistant.adapters.bedrock import BedrockKnowledgeBaseEngine
 from assistant.agenda import Schedule
-from assistant.cli import main
-from assistant.config import ConfigurationError, Settings
 from assistant.fakes import FixedClock
 from assistant.local.engine import KnowledgeBase
 from assistant.local.runtime import LocalCloud
@@ -27,6 +25,7 @@ from assistant.services.agenda import AgendaDesk
 from assistant.services.language import detect
 from tests.functional.test_bedrock_engine import CONFIG, World, cited, question
 from tests.functional.test_bedrock_engine import world as world
+from tests.functional.test_knowledge_answers import run
 
 LISBON = ZoneInfo("Europe/Lisbon")
 AGENDA = """\
@@ -168,26 +167,6 @@ def test_the_agenda_is_read_from_s3_in_the_cloud(tmp_path: Path) -> None:
     assert s3.asked == [("kb-bucket", "agenda.md")]  # read once, then kept
 
 
-def test_event_timezone_and_assistant_now_are_validated() -> None:
-    base = {
-        "TABLE_NAME": "t",
-        "PROCESSED_TOPIC_ARN": "arn",
-        "HASH_KEY_SECRET_ARN": "arn",
-        "KNOWLEDGE_BASE_ID": "kb",
-        "GENERATION_MODEL_ARN": "m",
-        "GUARDRAIL_ID": "g",
-        "GUARDRAIL_VERSION": "1",
-    }
-    settings = Settings.from_env(
-        base | {"EVENT_TIMEZONE": "Europe/Lisbon", "ASSISTANT_NOW": "2026-03-11T11:20"}
-    )
-    assert settings.assistant_now == datetime(2026, 3, 11, 11, 20, tzinfo=LISBON)
-    with pytest.raises(ConfigurationError, match="EVENT_TIMEZONE"):
-        Settings.from_env(base | {"EVENT_TIMEZONE": "Mars/Olympus"})
-    with pytest.raises(ConfigurationError, match="ASSISTANT_NOW"):
-        Settings.from_env(base | {"ASSISTANT_NOW": "half past eleven"})
-
-
 # -- the local twin: the same engine, the local "model" calling the same tools -------------------------
 
 
@@ -223,11 +202,16 @@ def test_a_follow_up_is_read_with_the_previous_question(at_eleven_twenty: LocalC
 
 
 def test_kb_ask_takes_the_time_to_answer_at(seeded_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
-    code = main(
-        ["kb", "ask", "--now", "2026-03-12T13:30:00+00:00", "what's on now?", "--home", str(seeded_home)]
+    code, out, err = run(
+        capsys,
+        "kb",
+        "ask",
+        "--now",
+        "2026-03-12T13:30:00+00:00",
+        "what's on now?",
+        "--home",
+        str(seeded_home),
     )
-    out, err = capsys.readouterr()
     assert code == 0, err
     assert "FinOps for Engineers" in out
     assert "[answer source: agenda]" in err
@@ -245,8 +229,7 @@ def test_kb_add_reads_an_icalendar_agenda_into_the_schedule(
         encoding="utf-8",
     )
     home = tmp_path / "home"
-    code = main(["kb", "add", str(agenda), "--home", str(home), "--timezone", "Europe/Dublin"])
-    out, err = capsys.readouterr()
+    code, out, err = run(capsys, "kb", "add", str(agenda), "--home", str(home), "--timezone", "Europe/Dublin")
     assert code == 0, err
     assert "1 sessions added (Europe/Dublin)" in out
     stored = json.loads((home / "kb" / "agenda.json").read_text(encoding="utf-8"))
@@ -318,8 +301,7 @@ def test_kb_add_takes_a_markdown_faq_with_timed_headings_as_a_document(
 ) -> None:
     faq = tmp_path / "faq.md"
     faq.write_text("# FAQ\n\n### 18:00-20:00 Reception\n\nDrinks on the terrace.\n", encoding="utf-8")
-    code = main(["kb", "add", str(faq), "--home", str(tmp_path / "home")])
-    out, err = capsys.readouterr()
+    code, out, err = run(capsys, "kb", "add", str(faq), "--home", str(tmp_path / "home"))
     assert code == 0, err
     assert "added faq.md" in out
     assert "faq.md: added as a document" in err

@@ -14,7 +14,7 @@ import pytest
 from assistant.cli import main
 from assistant.local.engine import KnowledgeBase
 from assistant.local.engine.evaluation import AnswerScores, answer_scores, load_questions, retrieval_scores
-from assistant.local.runtime import LocalCloud, shared_embedder
+from assistant.local.runtime import LocalCloud
 from assistant.services.replies import say
 from tests.conftest import text_envelope
 
@@ -112,7 +112,7 @@ def test_hybrid_retrieval_finds_the_right_document(sample_kb: KnowledgeBase) -> 
 @pytest.fixture(scope="module")
 def scores_by_question(sample_kb: KnowledgeBase) -> dict[str, AnswerScores]:
     """Every evaluation question answered once (answering is the slow part), scored on its own."""
-    return {q.id: answer_scores(sample_kb, shared_embedder(), [q]) for q in QUESTIONS}
+    return {q.id: answer_scores(sample_kb, [q]) for q in QUESTIONS}
 
 
 def total(scores: list[AnswerScores]) -> AnswerScores:

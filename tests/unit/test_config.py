@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from assistant.config import ENVIRONMENT, ConfigurationError, Settings
@@ -61,3 +64,21 @@ def test_claims_and_attempts_outlive_their_functions_by_a_margin() -> None:
 
 def test_every_variable_has_a_description() -> None:
     assert all(v.description for v in ENVIRONMENT)
+
+
+def test_event_timezone_and_assistant_now_are_validated() -> None:
+    lisbon = ZoneInfo("Europe/Lisbon")
+    settings = Settings.from_env(
+        REQUIRED | {"EVENT_TIMEZONE": "Europe/Lisbon", "ASSISTANT_NOW": "2026-03-11T11:20"}
+    )
+    assert settings.assistant_now == datetime(2026, 3, 11, 11, 20, tzinfo=lisbon)
+    with pytest.raises(ConfigurationError, match="EVENT_TIMEZONE"):
+        Settings.from_env(REQUIRED | {"EVENT_TIMEZONE": "Mars/Olympus"})
+    with pytest.raises(ConfigurationError, match="ASSISTANT_NOW"):
+        Settings.from_env(REQUIRED | {"ASSISTANT_NOW": "half past eleven"})
+
+
+def test_languages_are_validated_and_the_first_is_the_fallback() -> None:
+    assert Settings.from_env(REQUIRED | {"LANGUAGES": "es, EN"}).languages == ("es", "en")
+    with pytest.raises(ConfigurationError, match="LANGUAGES"):
+        Settings.from_env(REQUIRED | {"LANGUAGES": "es,xx"})

@@ -127,23 +127,6 @@ def test_an_event_answers_only_in_its_languages_and_falls_back_to_its_first() ->
     assert world.messenger.texts[-1]["body"].startswith("Désolé")
 
 
-def test_languages_are_validated() -> None:
-    from assistant.config import ConfigurationError, Settings
-
-    base = {
-        "TABLE_NAME": "t",
-        "PROCESSED_TOPIC_ARN": "arn",
-        "HASH_KEY_SECRET_ARN": "arn",
-        "KNOWLEDGE_BASE_ID": "kb",
-        "GENERATION_MODEL_ARN": "m",
-        "GUARDRAIL_ID": "g",
-        "GUARDRAIL_VERSION": "1",
-    }
-    assert Settings.from_env(base | {"LANGUAGES": "es, EN"}).languages == ("es", "en")
-    with pytest.raises(ConfigurationError, match="LANGUAGES"):
-        Settings.from_env(base | {"LANGUAGES": "es,xx"})
-
-
 def test_a_help_desk_with_an_equals_sign_is_one_text_and_language_keys_ignore_case() -> None:
     assert replies.help_desk("desk B (code=7)", "es") == "desk B (code=7)"
     assert replies.help_desk("EN=Desk 3|ES=el mostrador 3", "es") == "el mostrador 3"

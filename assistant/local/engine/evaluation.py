@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from assistant.local.engine.answer import DEFAULT_THRESHOLD, answer
-from assistant.local.engine.embedding import Embedder
 from assistant.local.engine.index import KnowledgeBase, SearchMode
 
 MODES: tuple[SearchMode, ...] = ("lexical", "dense", "hybrid")
@@ -107,7 +106,6 @@ def retrieval_scores(
 
 def answer_scores(
     knowledge: KnowledgeBase,
-    embedder: Embedder,
     questions: list[Question],
     threshold: float = DEFAULT_THRESHOLD,
 ) -> AnswerScores:
