@@ -481,3 +481,39 @@ def test_a_typo_or_a_mobile_phone_is_no_reason_for_i_dont_know() -> None:
     assert personal.search("what is her private e-mail address")
     assert not personal.search("Where can I charge my mobile phone?")
     assert not personal.search("Is there a mobile app with contact info?")
+
+
+def _one_passage(text: str) -> list[Hit]:
+    passage = Passage(
+        passage_id="g#0", doc_id="g", title="Venue guide", uri="u", section="Getting here", text=text
+    )
+    return [Hit(passage, 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "answered"),
+    [
+        # a figure about something else is no answer to what is priced or counted
+        (
+            "How much does a taxi from the airport cost?",
+            "A free shuttle runs from the airport every 30 minutes.",
+            False,
+        ),
+        ("How much does the shuttle cost?", "A free shuttle runs from the airport every 30 minutes.", True),
+        (
+            "How many people are attending this year?",
+            "The venue is at Rua do Cais 12, 1990-096 Lisboa.",
+            False,
+        ),
+        ("How many people are attending this year?", "Over 1,200 people attend every year.", True),
+        (
+            "How many speakers are there?",
+            "The summit brings together 15 speakers from ten countries.",
+            True,
+        ),
+        ("How many rooms are there?", "Workshops run in 4 breakout rooms on level 2.", True),
+    ],
+)
+def test_a_price_or_a_count_must_be_of_what_was_asked(question: str, text: str, answered: bool) -> None:
+    result = answer(question, _one_passage(text), BagOfWords(), threshold=0.0)
+    assert (result.text is not None) is answered

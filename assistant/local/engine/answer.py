@@ -451,6 +451,8 @@ def answer(
     required = [answers for asks, answers in _REQUIRED_TYPES if asks.search(question)]
     if any(not any(pattern.search(u.display) for u in chosen) for pattern in required):
         return ExtractiveAnswer(None, (), best_score)
+    if not _about_what_was_asked(question, chosen):
+        return ExtractiveAnswer(None, (), best_score)
     groups: dict[str, list[Unit]] = {}  # best passage first
     for unit in chosen:
         groups.setdefault(unit.passage.passage_id, []).append(unit)
@@ -462,6 +464,48 @@ def answer(
         parts.append(_render(group))
         citations.append(Citation(group[0].passage, tuple(u.text for u in group)))
     return ExtractiveAnswer("\n".join(parts), tuple(citations), best_score)
+
+
+# English questions for a price or a count name what is priced or counted: "how much does a taxi cost?",
+# "how many people are attending?". The figure must be about that thing: the free shuttle is no answer to
+# the taxi's price, nor a postcode to the number of attendees.
+_PRICED = re.compile(
+    r"\b(?:how much (?:does|do|is|are|will|would)|(?:price|cost|fee) (?:of|for))"
+    r"\s+(?:(?:a|an|the|my|one)\s+)?([a-z][a-z-]+)",
+    re.IGNORECASE,
+)
+_COUNTED = re.compile(r"\bhow many\s+([a-z][a-z-]+)", re.IGNORECASE)
+_SPELLED_NUMBER = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty"
+    r"|hundred|hundreds|thousand|thousands|dozen|dozens|million"
+)
+
+
+def _about_what_was_asked(question: str, chosen: list[Unit]) -> bool:
+    """Whether the quoted units speak of the thing whose price or count an English question asks for."""
+    if detect(question) not in (None, "en"):
+        return True
+    text = " ".join(u.context for u in chosen).lower()
+    priced = _PRICED.search(question)
+    thing = priced.group(1).lower() if priced else ""
+    if thing and thing not in STOPWORDS and not _mentions(text, thing):
+        return False
+    counted = _COUNTED.search(question)
+    if counted:
+        stem = re.escape(_stem(counted.group(1).lower()))
+        number = rf"(?:\d[\d,.]*|{_SPELLED_NUMBER})"
+        if not re.search(rf"\b{number}\+?\s+(?:[\w-]+\s+){{0,2}}{stem}", text):
+            return False
+    return True
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to find its forms: "people", "attendees" -> "attendee", "sessions" -> "session"."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _mentions(text: str, word: str) -> bool:
+    return re.search(rf"\b{re.escape(_stem(word))}", text) is not None
 
 
 def _render(group: list[Unit]) -> str:
