@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EVENTS ?= examples/events.jsonl
+MEDIA ?= examples/media
 
 .PHONY: run test lint typecheck template unit bench clean
 
@@ -20,7 +21,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 ## run: install, then replay the sample events through the local pipeline (no AWS account needed)
 run: $(VENV)/.local-installed
-	$(BIN)/assistant replay $(EVENTS)
+	$(BIN)/assistant replay $(EVENTS) --media $(MEDIA)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -19,8 +19,9 @@ from assistant.adapters.agenda import AgendaFile
 from assistant.adapters.aws import client
 from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine, title_of
 from assistant.adapters.dynamodb import DynamoDBConversationStore
+from assistant.adapters.s3 import S3MediaBucket
 from assistant.adapters.sns import SNSPublisher
-from assistant.adapters.socialmessaging import SocialMessagingMessenger
+from assistant.adapters.socialmessaging import SocialMessagingMedia, SocialMessagingMessenger
 from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock, load_hash_key
 from assistant.config import Settings
 from assistant.ports import (
@@ -34,11 +35,13 @@ from assistant.ports import (
     Publisher,
     SessionStore,
     Source,
+    Transcriber,
 )
 from assistant.services.admission import AdmissionLimits
 from assistant.services.agenda import AgendaDesk
 from assistant.services.answering import AnswerService
 from assistant.services.inbound import InboundPolicy, InboundService
+from assistant.services.voice import VoiceNotes, VoicePolicy
 
 BEDROCK_CALL_TIMEOUT_SECONDS = 30
 """The longest one Bedrock call may take; the engine starts no call that could outlive its deadline."""
@@ -107,6 +110,7 @@ def build_inbound(
             max_text_chars=core.settings.max_text_chars,
             allowed_user_keys=allowed,
             languages=core.settings.languages,
+            voice=core.settings.transcriber != "off",
         ),
     )
 
@@ -160,7 +164,55 @@ def build_engine(
     )
 
 
-def build_answer(core: Core, *, engine: AnswerEngine | None = None) -> AnswerService:
+def build_transcriber(core: Core) -> Transcriber:
+    """The speech-to-text engine ``TRANSCRIBER`` names (each imported only when chosen)."""
+    settings = core.settings
+    if settings.transcriber == "local":
+        from assistant.local.speech import LocalWhisperTranscriber
+
+        return LocalWhisperTranscriber()
+    if settings.transcriber == "sagemaker":
+        from assistant.adapters.transcription import SageMakerWhisperTranscriber
+
+        return SageMakerWhisperTranscriber(
+            client("sagemaker-runtime", read_timeout=60), settings.whisper_endpoint, clock=core.clock
+        )
+    from assistant.adapters.transcription import AmazonTranscribeTranscriber
+
+    return AmazonTranscribeTranscriber(
+        client("transcribe"),
+        client("s3"),
+        settings.media_bucket,
+        language_codes=settings.transcribe_languages,
+        clock=core.clock,
+    )
+
+
+def build_voice(core: Core, *, transcriber: Transcriber | None = None) -> VoiceNotes | None:
+    """Voice notes, unless ``TRANSCRIBER=off``."""
+    settings = core.settings
+    if settings.transcriber == "off":
+        return None
+    from assistant.adapters.audio import FfmpegConverter, find_ffmpeg
+
+    return VoiceNotes(
+        media=SocialMessagingMedia(client("socialmessaging"), client("s3"), settings.media_bucket),
+        bucket=S3MediaBucket(client("s3"), settings.media_bucket),
+        converter=FfmpegConverter(find_ffmpeg(settings.ffmpeg_path)),
+        transcriber=transcriber or build_transcriber(core),
+        metrics=core.metrics,
+        clock=core.clock,
+        policy=VoicePolicy(
+            max_seconds=settings.max_audio_seconds,
+            max_bytes=settings.max_audio_bytes,
+            languages=settings.languages,
+        ),
+    )
+
+
+def build_answer(
+    core: Core, *, engine: AnswerEngine | None = None, voice: VoiceNotes | None = None
+) -> AnswerService:
     return AnswerService(
         store=core.store,
         messenger=core.messenger,
@@ -171,6 +223,8 @@ def build_answer(core: Core, *, engine: AnswerEngine | None = None) -> AnswerSer
         help_desk=core.settings.help_desk,
         languages=core.settings.languages,
         confirm_wait_seconds=core.settings.send_confirm_wait_seconds,
+        voice=voice or build_voice(core),
+        max_audio_seconds=core.settings.max_audio_seconds,
     )
 
 

@@ -1,9 +1,9 @@
 """The ``assistant`` command: the local runtime of the Lambda code.
 
-assistant replay EVENTS.jsonl [--out OUT.jsonl] [--home DIR]
+assistant replay EVENTS.jsonl [--out OUT.jsonl] [--home DIR] [--media DIR]
 assistant kb add PATH... [--home DIR]
 assistant kb ask "QUESTION" [--home DIR]
-assistant chat [--from NUMBER] [--home DIR]
+assistant chat [--from NUMBER] [--home DIR]   (a line "/voice path/to/note.ogg" sends a voice note)
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("events", type=Path, help="JSONL file of envelopes, or - for standard input")
     replay.add_argument("--out", type=Path, help="write the socialmessaging calls here (default: stdout)")
     replay.add_argument("--home", type=Path, help=HOME_HELP)
+    replay.add_argument(
+        "--media",
+        type=Path,
+        help="where voice notes and other media of the envelopes are: DIR/<mediaId>.<ext> (as WhatsApp"
+        " holds them for GetWhatsAppMessageMedia)",
+    )
     kb = commands.add_parser("kb", help="the local knowledge base").add_subparsers(
         dest="kb_command", required=True
     )
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--now", type=_moment, help=NOW_HELP)
     args = parser.parse_args(argv)
     if args.command == "replay":
-        return run_replay(args.events, args.out, args.home)
+        return run_replay(args.events, args.out, args.home, args.media)
     if args.command == "kb" and args.kb_command == "add":
         return run_kb_add(args.paths, args.home, args.timezone)
     if args.command == "kb":
@@ -83,7 +89,7 @@ SNS_MESSAGE_LIMIT = 262_144
 """SNS refuses a message over 256 KB (the whole message, in bytes); the service could not have sent it."""
 
 
-def run_replay(events: Path, out: Path | None, home: Path | None) -> int:
+def run_replay(events: Path, out: Path | None, home: Path | None, media: Path | None = None) -> int:
     """Replay a file of envelopes. A line that cannot be run is reported (by number and reason only: lines
     carry personal data) and skipped. The state is saved after every line and Ctrl-C stops between lines,
     so a replay that was interrupted can be run again from the start: nothing is sent twice."""
@@ -100,7 +106,10 @@ def run_replay(events: Path, out: Path | None, home: Path | None) -> int:
     outcome: Counter[str] = Counter()
     number = 0
     try:
-        with LocalCloud(home) as cloud, _stop_between_lines() as stop_requested:
+        if media is not None and not media.is_dir():
+            print(f"--media {media} is not a directory", file=sys.stderr)
+            return 1
+        with LocalCloud(home, media_dir=media) as cloud, _stop_between_lines() as stop_requested:
             written = 0
             try:
                 for number, raw in enumerate(source, start=1):
@@ -289,12 +298,21 @@ def run_kb_ask(question: str, home: Path | None, now: str | None = None) -> int:
     return 0
 
 
+VOICE_COMMAND = "/voice "
+
+
 def run_chat(sender: str, home: Path | None, now: str | None = None) -> int:
-    from assistant.local.envelopes import text_envelope
+    import secrets
+
+    from assistant.local.envelopes import text_envelope, voice_envelope
     from assistant.local.runtime import LocalCloud, default_home
 
     interactive = sys.stdin.isatty()
-    print("Chatting as an attendee through the local pipeline. Empty line or Ctrl-D quits.", file=sys.stderr)
+    print(
+        "Chatting as an attendee through the local pipeline. '/voice path/to/note.ogg' sends a voice note."
+        " Empty line or Ctrl-D quits.",
+        file=sys.stderr,
+    )
     with LocalCloud(home or default_home(), now=now) as cloud:
         while True:
             if interactive:
@@ -303,7 +321,18 @@ def run_chat(sender: str, home: Path | None, now: str | None = None) -> int:
             if not line.strip():
                 break
             before = len(cloud.social.calls)
-            cloud.publish_inbound(json.dumps(text_envelope(line.strip(), sender=sender)))
+            said = line.strip()
+            if said.startswith(VOICE_COMMAND):
+                note = Path(said[len(VOICE_COMMAND) :].strip()).expanduser()
+                if not note.is_file():
+                    print(f"no such file: {note}", file=sys.stderr)
+                    continue
+                media_id = secrets.token_hex(8)
+                cloud.social.add_media(media_id, note)
+                envelope = voice_envelope(media_id, sender=sender)
+            else:
+                envelope = text_envelope(said, sender=sender)
+            cloud.publish_inbound(json.dumps(envelope))
             cloud.drain()
             cloud.save_state()  # as replay does: a chat that is killed keeps what it did
             for call in cloud.social.calls[before:]:

@@ -66,6 +66,23 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "Fixed time the assistant takes as now (ISO 8601), for trying and testing; empty: the real clock",
     ),
     Variable("MAX_TEXT_CHARS", "1500", "Longest text accepted; longer text gets a polite static reply"),
+    Variable(
+        "TRANSCRIBER",
+        "off",
+        "Speech to text for voice notes: transcribe (Amazon Transcribe), sagemaker (Whisper on a SageMaker"
+        " endpoint), local (faster-whisper, the embedded default) or off (a polite 'text only' reply)",
+    ),
+    Variable(
+        "TRANSCRIBE_LANGUAGES",
+        "",
+        "Languages a voice note may be in, as Amazon Transcribe codes (en-US,es-ES); one alone forces it;"
+        " empty: those of LANGUAGES",
+    ),
+    Variable("WHISPER_ENDPOINT", "", "The SageMaker endpoint serving Whisper (TRANSCRIBER=sagemaker)"),
+    Variable("MEDIA_BUCKET", "", "The S3 bucket voice notes pass through (deleted after each one)"),
+    Variable("MAX_AUDIO_SECONDS", "120", "Longest voice note transcribed; a longer one gets a polite reply"),
+    Variable("MAX_AUDIO_BYTES", "16777216", "Largest voice note fetched (WhatsApp's limit is 16 MB)"),
+    Variable("FFMPEG_PATH", "", "ffmpeg; empty: /opt/bin/ffmpeg (the layer), then PATH, then imageio-ffmpeg"),
     Variable("ALLOWED_USERS", "", "Optional allow list: comma-separated wa_ids or business-scoped user ids"),
     Variable("RATE_LIMIT_MESSAGES", "20", "Messages a user may send per rate window"),
     Variable("RATE_LIMIT_WINDOW_SECONDS", "60", "Length of the fixed rate window"),
@@ -92,6 +109,8 @@ ENVIRONMENT: tuple[Variable, ...] = (
 
 ENVIRONMENT_NAMES: frozenset[str] = frozenset(v.name for v in ENVIRONMENT)
 
+TRANSCRIBERS = ("transcribe", "sagemaker", "local", "off")
+
 MARGIN_SECONDS = 30
 """Added to a function's timeout for the lifetime of what one invocation owns (an inbound attempt, an
 answer claim): the owner is surely dead when its ownership lapses, and SQS redelivers only after the
@@ -117,6 +136,14 @@ class Settings:
     assistant_now: datetime | None = None
     """Aware, in the event's time zone; None: the real clock."""
     max_text_chars: int = 1500
+    transcriber: str = "off"
+    transcribe_languages: tuple[str, ...] = ()
+    """Amazon Transcribe language codes; empty: those of ``languages``."""
+    whisper_endpoint: str = ""
+    media_bucket: str = ""
+    max_audio_seconds: int = 120
+    max_audio_bytes: int = 16 * 1024 * 1024
+    ffmpeg_path: str = ""
     allowed_users: frozenset[str] = field(default_factory=frozenset)
     rate_limit_messages: int = 20
     rate_limit_window_seconds: int = 60
@@ -133,6 +160,12 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        if self.transcriber not in TRANSCRIBERS:
+            raise ConfigurationError(f"TRANSCRIBER must be one of {', '.join(TRANSCRIBERS)}")
+        if self.transcriber in ("transcribe", "sagemaker") and not self.media_bucket:
+            raise ConfigurationError(f"TRANSCRIBER={self.transcriber} needs MEDIA_BUCKET")
+        if self.transcriber == "sagemaker" and not self.whisper_endpoint:
+            raise ConfigurationError("TRANSCRIBER=sagemaker needs WHISPER_ENDPOINT")
         if self.lock_lease_seconds < self.claim_seconds:
             # The lease must outlive the answer stage's claim, or a second question would be admitted while
             # the first is still being answered.
@@ -215,6 +248,15 @@ class Settings:
             agenda_uri=values["AGENDA_URI"],
             assistant_now=now,
             max_text_chars=positive("MAX_TEXT_CHARS"),
+            transcriber=values["TRANSCRIBER"].lower(),
+            transcribe_languages=tuple(
+                dict.fromkeys(x.strip() for x in values["TRANSCRIBE_LANGUAGES"].split(",") if x.strip())
+            ),
+            whisper_endpoint=values["WHISPER_ENDPOINT"],
+            media_bucket=values["MEDIA_BUCKET"],
+            max_audio_seconds=positive("MAX_AUDIO_SECONDS"),
+            max_audio_bytes=positive("MAX_AUDIO_BYTES"),
+            ffmpeg_path=values["FFMPEG_PATH"],
             allowed_users=frozenset(
                 u.strip().lstrip("+") for u in values["ALLOWED_USERS"].split(",") if u.strip()
             ),

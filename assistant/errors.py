@@ -34,3 +34,16 @@ class RejectedByService(PermanentError):
         super().__init__(f"{service} rejected the request: {code}")
         self.service = service
         self.code = code
+
+
+class UnusableAudio(PermanentError):
+    """A voice note or audio message that cannot be transcribed: ``reason`` is ``too_big``, ``too_long``,
+    ``unreadable`` (not audio, corrupted, mislabelled) or ``silent`` (empty, or nothing intelligible)."""
+
+    REASONS = ("too_big", "too_long", "unreadable", "silent")
+
+    def __init__(self, reason: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError("unknown reason")
+        super().__init__(f"unusable audio: {reason}")
+        self.reason = reason

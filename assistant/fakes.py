@@ -7,19 +7,23 @@ dicts, so that tests assert on recorded state rather than on mocks.
 from __future__ import annotations
 
 import threading
+import wave
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from assistant.errors import AmbiguousOutcome, RetryableError
+from assistant.errors import AmbiguousOutcome, RetryableError, UnusableAudio
 from assistant.models.domain import Route
 from assistant.ports import (
     Admission,
     AdmissionRequest,
     Answer,
     Claim,
+    FetchedMedia,
     ProcessedMessage,
     Recipient,
     Source,
+    Transcript,
     Verdict,
 )
 from assistant.services.admission import AdmissionLimits, MarkerState, UserState, decide, needs_reply
@@ -241,9 +245,15 @@ class RecordingPublisher:
 class RecordingMetrics:
     counts: dict[str, int] = field(default_factory=dict)
 
+    measures: dict[str, list[float]] = field(default_factory=dict)
+
     def count(self, name: str, value: int = 1, **dimensions: str) -> None:
         key = name + "".join(f" {v}" for v in dimensions.values())
         self.counts[key] = self.counts.get(key, 0) + value
+
+    def measure(self, name: str, value: float, unit: str = "Seconds", **dimensions: str) -> None:
+        key = name + "".join(f" {v}" for v in dimensions.values())
+        self.measures.setdefault(key, []).append(value)
 
 
 @dataclass
@@ -263,11 +273,96 @@ class ScriptedAnswerEngine:
         return Answer(self.verdict, text=self.text, sources=self.sources)
 
 
+@dataclass
+class InMemoryMediaBucket:
+    """The media bucket as a dict of key -> bytes."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    fail_deletes: int = 0
+
+    def download(self, key: str, path: Path) -> None:
+        if key not in self.objects:
+            raise RetryableError("s3: NoSuchKey")
+        path.write_bytes(self.objects[key])
+
+    def delete_prefix(self, prefix: str) -> int:
+        if self.fail_deletes:
+            self.fail_deletes -= 1
+            raise RetryableError("s3: InternalError")
+        keys = [k for k in self.objects if k.startswith(prefix)]
+        for key in keys:
+            del self.objects[key]
+        return len(keys)
+
+
+@dataclass
+class FakeMediaSource:
+    """``GetWhatsAppMessageMedia``: copies the media's bytes into the bucket at prefix + id + extension."""
+
+    bucket: InMemoryMediaBucket
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    """media id -> (bytes, extension)."""
+    reported_size: int | None = None
+    fetched: list[str] = field(default_factory=list)
+
+    def fetch(self, route: Route, media_id: str, prefix: str) -> FetchedMedia:
+        data, extension = self.media[media_id]
+        key = f"{prefix}{media_id}.{extension}"
+        self.bucket.objects[key] = data
+        self.fetched.append(key)
+        size = len(data) if self.reported_size is None else self.reported_size
+        return FetchedMedia(key=key, mime_type="audio/ogg", size=size)
+
+
+@dataclass
+class ScriptedConverter:
+    """Writes ``seconds`` of 16 kHz mono silence, or raises ``UnusableAudio("unreadable")`` for bytes that
+    do not start with ``OggS`` (the real one is ffmpeg: tests/functional)."""
+
+    seconds: float = 3.0
+
+    def to_wav(self, source: Path, target: Path, *, max_seconds: float) -> float:
+        if not source.read_bytes().startswith(b"OggS"):
+            raise UnusableAudio("unreadable")
+        seconds = min(self.seconds, max_seconds + 1)
+        with wave.open(str(target), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(b"\x00\x00" * int(16000 * seconds))
+        return seconds
+
+
+@dataclass
+class ScriptedTranscriber:
+    """Says ``text`` in ``language``, or raises the scripted errors first; records the jobs and what it saw
+    on disk."""
+
+    text: str = "where is the opening keynote?"
+    language: str | None = "en"
+    fail_with: list[Exception] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
+
+    def transcribe(
+        self, audio: Path, *, job: str, languages: tuple[str, ...], deadline: float | None = None
+    ) -> Transcript:
+        if not audio.is_file():
+            raise AssertionError("the audio to transcribe is not on disk")
+        self.jobs.append(job)
+        if self.fail_with:
+            raise self.fail_with.pop(0)
+        return Transcript(self.text, self.language)
+
+
 __all__ = [
+    "FakeMediaSource",
     "FixedClock",
     "InMemoryConversationStore",
+    "InMemoryMediaBucket",
     "RecordingMessenger",
     "RecordingMetrics",
     "RecordingPublisher",
     "ScriptedAnswerEngine",
+    "ScriptedConverter",
+    "ScriptedTranscriber",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.models.domain import Route
@@ -163,6 +164,10 @@ class Publisher(Protocol):
 class MetricsSink(Protocol):
     def count(self, name: str, value: int = 1, **dimensions: str) -> None: ...
 
+    def measure(self, name: str, value: float, unit: str = "Seconds", **dimensions: str) -> None:
+        """A measurement (a duration, a size) rather than a count; ``unit`` is a CloudWatch unit name."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessedMessage:
@@ -183,6 +188,10 @@ class ProcessedMessage:
     received_at: int
     conversation_reset: bool = False
     version: int = 1
+    media_id: str | None = field(default=None, repr=False)
+    """A voice note or audio message (``kind`` voice or audio): its WhatsApp media id; ``text`` is empty
+    until the answer stage has transcribed it."""
+    mime_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,4 +263,72 @@ class Agenda(Protocol):
     @property
     def source(self) -> Source:
         """Where the schedule comes from, as the user sees it in the "Sources" list."""
+        ...
+
+
+# -- voice notes ------------------------------------------------------------------------------------------
+
+VOICE_PREFIX = "voice/"
+
+
+def media_prefix(job: str) -> str:
+    """Where one voice note's files live in the media bucket (the fetched audio, and for Amazon Transcribe
+    its input and its transcript): deleting the prefix deletes them all."""
+    return f"{VOICE_PREFIX}{job}/"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMedia:
+    """A media object ``GetWhatsAppMessageMedia`` put into the media bucket."""
+
+    key: str
+    mime_type: str
+    size: int
+    """Bytes, as the service reported them."""
+
+
+class MediaSource(Protocol):
+    def fetch(self, route: Route, media_id: str, prefix: str) -> FetchedMedia:
+        """Have End User Messaging Social put a message's media into the media bucket under ``prefix`` (the
+        object lands at ``prefix + media_id + "." + extension``). Fetching again overwrites the same key."""
+        ...
+
+
+class MediaBucket(Protocol):
+    """The media bucket: voice notes pass through it, and nothing stays."""
+
+    def download(self, key: str, path: Path) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many there were. Idempotent."""
+        ...
+
+
+class AudioConverter(Protocol):
+    def to_wav(self, source: Path, target: Path, *, max_seconds: float) -> float:
+        """Transcode ``source`` (any audio ffmpeg reads) to 16 kHz mono 16-bit PCM WAV at ``target``, reading
+        no more than ``max_seconds`` plus one; returns the seconds written (more than ``max_seconds`` means
+        the audio is longer). Raises ``UnusableAudio("unreadable")`` for what is not audio."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str = field(repr=False)
+    language: str | None = None
+    """ISO 639-1 code of the language heard ("es"), when the engine tells."""
+
+
+class Transcriber(Protocol):
+    """Speech to text: Amazon Transcribe, Whisper on SageMaker, or faster-whisper locally."""
+
+    def transcribe(
+        self, audio: Path, *, job: str, languages: tuple[str, ...], deadline: float | None = None
+    ) -> Transcript:
+        """What is said in ``audio`` (16 kHz mono 16-bit PCM WAV).
+
+        ``job`` names this note's work and is derived from the message: a retry passes the same one and finds
+        its earlier job (and its result) instead of starting a second one. ``languages`` are the ISO 639-1
+        codes the event serves; one alone forces that language. ``deadline`` (epoch seconds): raise
+        ``RetryableError`` rather than run past it."""
         ...

@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from assistant.adapters.aws import AWS_ERRORS, error_code, may_have_taken_effect, translate
-from assistant.errors import AmbiguousOutcome, RejectedByService
+from assistant.errors import AmbiguousOutcome, RejectedByService, RetryableError
 from assistant.models.domain import Route
-from assistant.ports import Recipient
+from assistant.ports import FetchedMedia, Recipient
 
 logger = Logger(child=True)
 
@@ -135,3 +135,40 @@ class SocialMessagingMessenger:
         callback_data: str | None = None,
     ) -> str:
         return self._send(route, text_message(recipient, body, quote=quote, callback_data=callback_data))
+
+
+class SocialMessagingMedia:
+    """``GetWhatsAppMessageMedia`` into the media bucket (the ``MediaSource`` port).
+
+    The service writes the object at ``prefix + mediaId + "." + extension`` and says only its type and
+    size, so the key is found by listing the prefix. Fetching again overwrites the same key: a retry never
+    leaves a second copy.
+    """
+
+    def __init__(self, client: Any, s3_client: Any, bucket: str) -> None:
+        self._client = client
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    def fetch(self, route: Route, media_id: str, prefix: str) -> FetchedMedia:
+        try:
+            response = self._client.get_whatsapp_message_media(
+                mediaId=media_id,
+                originationPhoneNumberId=route.origination_phone_number_id,
+                destinationS3File={"bucketName": self._bucket, "key": prefix},
+            )
+        except AWS_ERRORS as exc:
+            raise translate("socialmessaging", exc) from None
+        try:
+            listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=prefix + media_id)
+        except AWS_ERRORS as exc:
+            raise translate("s3", exc) from None
+        keys = sorted(str(item["Key"]) for item in listed.get("Contents", []))
+        if not keys:
+            # The service said it copied the media, and nothing is there: worth another try.
+            raise RetryableError("socialmessaging: the media did not arrive in the bucket")
+        return FetchedMedia(
+            key=keys[0],
+            mime_type=str(response.get("mimeType") or ""),
+            size=int(response.get("fileSize") or 0),
+        )

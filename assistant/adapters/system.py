@@ -56,14 +56,21 @@ class PowertoolsMetrics:
         self._service = service
 
     def count(self, name: str, value: int = 1, **dimensions: str) -> None:
+        self._add(name, "Count", value, dimensions)
+
+    def measure(self, name: str, value: float, unit: str = "Seconds", **dimensions: str) -> None:
+        self._add(name, unit, value, dimensions)
+
+    def _add(self, name: str, unit: str, value: float, dimensions: dict[str, str]) -> None:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+        metric_unit = MetricUnit(unit)
         if not dimensions:
-            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            self._metrics.add_metric(name=name, unit=metric_unit, value=value)
             return
         with single_metric(
             name=name,
-            unit=MetricUnit.Count,
+            unit=metric_unit,
             value=value,
             namespace=self._namespace,
             default_dimensions={"service": self._service},

@@ -24,6 +24,36 @@ def new_wamid(sender: str) -> str:
 def text_envelope(
     body: str, *, sender: str, name: str = "Attendee", wamid: str | None = None, timestamp: int | None = None
 ) -> dict[str, Any]:
+    return message_envelope(
+        {"type": "text", "text": {"body": body}}, sender=sender, name=name, wamid=wamid, timestamp=timestamp
+    )
+
+
+def voice_envelope(
+    media_id: str,
+    *,
+    sender: str,
+    mime_type: str = "audio/ogg; codecs=opus",
+    name: str = "Attendee",
+    wamid: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A voice note, as WhatsApp describes one: its media id and type, never its bytes."""
+    audio = {"mime_type": mime_type, "sha256": secrets.token_hex(32), "id": media_id, "voice": True}
+    return message_envelope(
+        {"type": "audio", "audio": audio}, sender=sender, name=name, wamid=wamid, timestamp=timestamp
+    )
+
+
+def message_envelope(
+    content: dict[str, Any],
+    *,
+    sender: str,
+    name: str = "Attendee",
+    wamid: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """The envelope of one inbound message whose type-specific part is ``content``."""
     now = int(time.time()) if timestamp is None else timestamp
     entry = {
         "id": "200000000000002",
@@ -42,8 +72,7 @@ def text_envelope(
                             "from": sender,
                             "id": wamid or new_wamid(sender),
                             "timestamp": str(now),
-                            "type": "text",
-                            "text": {"body": body},
+                            **content,
                         }
                     ],
                 },

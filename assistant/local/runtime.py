@@ -126,6 +126,7 @@ class LocalCloud:
         knowledge_base: KnowledgeBase | None = None,
         now: str | None = None,
         event_timezone: str | None = None,
+        media_dir: Path | None = None,
     ):
         """``knowledge_base`` overrides the home's (tests share one built once; the sample schedule comes with
         it); by default the home's knowledge base is used, seeded with the sample knowledge when the home has
@@ -138,7 +139,7 @@ class LocalCloud:
         self.template = load_template(template_path)
         self.clock = VirtualClock()
         """The functions' time (and the status events'): real time plus what the twin let pass."""
-        self.social = SocialMessagingStandIn(clock=self.clock.now)
+        self.social = SocialMessagingStandIn(clock=self.clock.now, media_dir=media_dir)
         self.bedrock: BedrockStandIn | None = None
         self._knowledge_base = knowledge_base
         self.summary: Counter[str] = Counter()
@@ -209,6 +210,12 @@ class LocalCloud:
         template = self.template
         sns, sqs = boto3.client("sns"), boto3.client("sqs")
         ddb, sm = boto3.client("dynamodb"), boto3.client("secretsmanager")
+        s3 = boto3.client("s3")
+        for name in resources_of(template, "AWS::S3::Bucket"):
+            bucket = f"local-{name.lower()}"
+            s3.create_bucket(Bucket=bucket)
+            self._refs[name] = bucket
+            self._arns[name] = f"arn:aws:s3:::{bucket}"
         for name in resources_of(template, "AWS::SecretsManager::Secret"):
             arn = sm.create_secret(Name=name, SecretString=self._hash_key())["ARN"]
             self._refs[name] = self._arns[name] = arn
@@ -264,8 +271,11 @@ class LocalCloud:
         env: dict[str, str] = {}
         for spec in functions(self.template):
             env |= {key: str(self._resolve(value)) for key, value in spec.environment.items()}
-        # Configuration is all that differs: the agenda is the home's schedule, not the bucket's file.
+        # Configuration is all that differs: the agenda is the home's schedule, not the bucket's file; voice
+        # notes are heard by faster-whisper, with the ffmpeg this machine has (no Lambda layer here).
         env["AGENDA_URI"] = str(knowledge_home.schedule_path(self.home))
+        env["TRANSCRIBER"] = "local"
+        env["FFMPEG_PATH"] = ""
         if self._now:
             env["ASSISTANT_NOW"] = self._now
         if self._event_timezone:
@@ -338,6 +348,16 @@ class LocalCloud:
                 QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]["VisibilityTimeout"]
             self._pollers.append(Poller(spec, queue_url, queue_arn, handler, float(timeout)))
+
+    def media_objects(self) -> list[str]:
+        """The keys in the media bucket (voice notes pass through it; none should stay)."""
+        import boto3
+
+        bucket = self._refs.get("MediaBucket")
+        if bucket is None:
+            return []
+        listed = boto3.client("s3").list_objects_v2(Bucket=bucket)
+        return [str(item["Key"]) for item in listed.get("Contents", [])]
 
     @property
     def inbound_topic_arn(self) -> str:

@@ -23,12 +23,24 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from assistant.local import envelopes
 from assistant.local.wire import RestJsonServer, ServiceError
 
 TEXT_LIMIT = 4096
+_MIME_TYPES = {
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "aac": "audio/aac",
+    "amr": "audio/amr",
+    "wav": "audio/wav",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +190,19 @@ class SocialMessagingStandIn:
     ``clock``: the time status events carry (the local twin's virtual clock).
     """
 
-    def __init__(self, *, statuses: bool = True, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        statuses: bool = True,
+        clock: Callable[[], float] = time.time,
+        media_dir: Path | None = None,
+    ) -> None:
+        self.media_dir = media_dir
+        """Where ``GetWhatsAppMessageMedia`` finds a message's media: ``<media_dir>/<mediaId>.<ext>``."""
         self.calls: list[dict[str, Any]] = []
+        self.media_fetched: list[str] = []
+        """The media ids ``GetWhatsAppMessageMedia`` copied into S3, in order."""
+        self._media_files: dict[str, Path] = {}
         self.rejected: list[dict[str, Any]] = []
         self.reject_typing_indicator = False
         self.statuses = statuses
@@ -194,6 +217,7 @@ class SocialMessagingStandIn:
         self._lock = threading.Lock()
         self._server = RestJsonServer("socialmessaging")
         self._server.route("/v1/whatsapp/send", self._send_operation)
+        self._server.route("/v1/whatsapp/media/get", self._get_media_operation)
 
     # -- control --------------------------------------------------------------------------------------------
 
@@ -221,6 +245,7 @@ class SocialMessagingStandIn:
     def clear(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.media_fetched.clear()
             self.rejected.clear()
             self._faults.clear()
             self._ready.clear()
@@ -314,6 +339,57 @@ class SocialMessagingStandIn:
 
     def _send_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
         return {"messageId": self._send(request)}
+
+    def _get_media_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        """``GetWhatsAppMessageMedia``: copy ``<media_dir>/<mediaId>.<ext>`` into S3 (moto, in this process)
+        at ``key + mediaId + "." + ext``, as the service does; answer its type and size."""
+        for field in ("mediaId", "originationPhoneNumberId"):
+            if not request.get(field):
+                raise ServiceError("ValidationException", 400, f"{field} is required")
+        destination = request.get("destinationS3File")
+        if not isinstance(destination, dict) or not destination.get("bucketName"):
+            raise ServiceError("ValidationException", 400, "destinationS3File is required")
+        media_id = str(request["mediaId"])
+        found = self._media_file(media_id)
+        if found is None:
+            raise ServiceError("ResourceNotFoundException", 404, "media not found")
+        with self._lock:
+            fault = None
+            if self._faults and self._faults[0].when is None:
+                fault = self._faults.popleft()
+            if fault is not None and not fault.applied:
+                raise ServiceError(fault.code, fault.status, "injected fault")
+        import boto3
+
+        extension = found.suffix.lstrip(".").lower()
+        boto3.client("s3").put_object(
+            Bucket=str(destination["bucketName"]),
+            Key=f"{destination.get('key') or ''}{media_id}.{extension}",
+            Body=found.read_bytes(),
+        )
+        with self._lock:
+            self.media_fetched.append(media_id)
+        if fault is not None:
+            raise ServiceError(fault.code, fault.status, "injected fault after the media was copied")
+        return {
+            "mimeType": _MIME_TYPES.get(extension, "application/octet-stream"),
+            "fileSize": found.stat().st_size,
+        }
+
+    def add_media(self, media_id: str, path: Path) -> None:
+        """Serve ``path`` as the media ``media_id`` (a voice note sent from ``chat``)."""
+        with self._lock:
+            self._media_files[media_id] = path
+
+    def _media_file(self, media_id: str) -> Path | None:
+        with self._lock:
+            added = self._media_files.get(media_id)
+        if added is not None:
+            return added if added.is_file() else None
+        if self.media_dir is None or not media_id.replace("-", "").replace("_", "").isalnum():
+            return None
+        matches = sorted(p for p in self.media_dir.glob(f"{media_id}.*") if p.is_file())
+        return matches[0] if matches else None
 
     def _send(self, request: dict[str, Any]) -> str:
         for field in ("originationPhoneNumberId", "metaApiVersion", "message"):

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
-from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
+from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError, UnusableAudio
 from assistant.models.domain import Route
 from assistant.ports import (
     Answer,
@@ -31,8 +31,17 @@ from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
 from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
+from assistant.services.voice import VoiceNotes
 
 logger = Logger(child=True)
+
+_REFUSALS = {
+    "too_big": "audio_too_big",
+    "too_long": "audio_too_long",
+    "unreadable": "audio_unreadable",
+    "silent": "audio_unclear",
+}
+"""The reply for each reason a voice note cannot be heard (``UnusableAudio.reason``)."""
 
 SEND_RESERVE_SECONDS = 15.0
 """Of the function's remaining time, what is kept for sending the reply and recording it."""
@@ -71,16 +80,18 @@ def reply_to(
     help_desk: str,
     deadline: float | None = None,
     languages: tuple[str, ...] = SUPPORTED,
+    language: str | None = None,
 ) -> tuple[str, str]:
     """What the user hears for a question, and its ``source``: small talk is answered here, in its
-    language; anything else by the engine, then ``compose``. The answer stage and ``kb ask`` share it."""
+    language; anything else by the engine, then ``compose``. The answer stage and ``kb ask`` share it.
+    ``language``: the question's, when known otherwise than from its words (a voice note's, as heard)."""
     small_talk = smalltalk.classify(question.text)
     if small_talk is not None:
         # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
         kind, spoken = small_talk
-        return replies.say(kind.value, choose(spoken, languages)), "smalltalk"
+        return replies.say(kind.value, choose(spoken or language, languages)), "smalltalk"
     answer = engine.answer(question, deadline=deadline)
-    language = choose(answer.language or detect_language(question.text), languages)
+    language = choose(answer.language or language or detect_language(question.text), languages)
     return compose(
         replace(answer, language=language),
         help_desk=help_desk,
@@ -103,6 +114,8 @@ class AnswerService:
         languages: tuple[str, ...] = SUPPORTED,
         confirm_wait_seconds: float = 10.0,
         typing_every: float = 20.0,
+        voice: VoiceNotes | None = None,
+        max_audio_seconds: int = 120,
     ) -> None:
         self._store = store
         self._messenger = messenger
@@ -114,6 +127,8 @@ class AnswerService:
         self._languages = languages
         self._confirm_wait = confirm_wait_seconds
         self._typing_every = typing_every
+        self._voice = voice
+        self._max_audio_seconds = max_audio_seconds
 
     def handle(self, question: ProcessedMessage, *, time_left: float | None = None) -> str:
         """Answer one question; ``time_left`` is what the function has left, in seconds."""
@@ -141,13 +156,16 @@ class AnswerService:
 
         try:
             with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
-                body, source = reply_to(
-                    question,
-                    self._engine,
-                    help_desk=self._help_desk,
-                    deadline=deadline,
-                    languages=self._languages,
-                )
+                if question.media_id is not None:
+                    body, source = self._reply_to_voice(question, deadline)
+                else:
+                    body, source = reply_to(
+                        question,
+                        self._engine,
+                        help_desk=self._help_desk,
+                        deadline=deadline,
+                        languages=self._languages,
+                    )
         except PermanentError as exc:
             # Nothing a retry can mend: the user still hears from us once.
             self._metrics.count("AnswerFailed")
@@ -181,6 +199,30 @@ class AnswerService:
         self._metrics.count("Answered", 1, Source=source)
         logger.info("answered", extra={**log, "source": source})
         return "answered"
+
+    def _reply_to_voice(self, question: ProcessedMessage, deadline: float | None) -> tuple[str, str]:
+        """A voice note is answered as if its words had been typed, after showing what was heard (so a
+        misheard question is caught at a glance); a note that cannot be heard gets a polite reply."""
+        fallback = self._languages[0] if self._languages else None
+        if self._voice is None:
+            # Voice notes were switched off between the inbound function's decision and this one.
+            return replies.say("unsupported", fallback), "unsupported"
+        try:
+            heard = self._voice.listen(question, deadline=deadline)
+        except UnusableAudio as exc:
+            self._metrics.count("VoiceRefused", 1, Reason=exc.reason)
+            return replies.say(
+                _REFUSALS[exc.reason], fallback, limit=self._max_audio_seconds
+            ), "voice_refused"
+        body, source = reply_to(
+            replace(question, text=heard.text),
+            self._engine,
+            help_desk=self._help_desk,
+            deadline=deadline,
+            languages=self._languages,
+            language=heard.language,
+        )
+        return f"{replies.HEARD.format(text=heard.text)}\n\n{body}", source
 
     def _send(
         self, route: Route, question: ProcessedMessage, owner: str, body: str, deadline: float | None

@@ -31,10 +31,12 @@ from assistant.services import replies
 from assistant.services.delivery import parse_reply_callback, reply_callback
 from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
+from assistant.services.voice import accepts as accepts_audio
 
 logger = Logger(child=True)
 
 _QUESTION_KINDS = {MessageKind.TEXT, MessageKind.INTERACTIVE, MessageKind.BUTTON}
+_AUDIO_KINDS = {MessageKind.VOICE, MessageKind.AUDIO}
 _SILENT_KINDS = {MessageKind.REACTION, MessageKind.SYSTEM}
 
 # Metric dimensions come from fixed sets: a crafted status or error code must not mint a new metric (or put
@@ -62,6 +64,8 @@ class InboundPolicy:
     """Keyed hashes of the allow list; empty means everyone is allowed."""
     languages: tuple[str, ...] = SUPPORTED
     """The languages the event serves; the first is the fallback (``LANGUAGES``)."""
+    voice: bool = False
+    """Voice notes and audio messages are questions (a transcriber is configured)."""
 
 
 def message_key(hasher: Hasher, message: InboundMessage) -> str:
@@ -207,9 +211,16 @@ class InboundService:
             return replies.say("not_allowed", language), "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:
             return replies.say("welcome", language), "welcome"
+        if message.kind in _AUDIO_KINDS and self._policy.voice:
+            # Heard in the answer stage; here only what the envelope tells: an id and a declared type.
+            media = message.content
+            if not isinstance(media, Media) or not media.media_id or not accepts_audio(media.mime_type):
+                return replies.say("audio_unreadable", language), "unreadable_audio"
+            return None, "question"
         text = message.question_text if message.kind in _QUESTION_KINDS else None
         if text is None or not text.strip():
-            return replies.say("unsupported", language), "unsupported"
+            unsupported = "unsupported_media" if self._policy.voice else "unsupported"
+            return replies.say(unsupported, language), "unsupported"
         if len(text) > self._policy.max_text_chars:
             limit = self._policy.max_text_chars
             return replies.say("too_long", language, length=len(text), limit=limit), "too_long"
@@ -228,6 +239,8 @@ class InboundService:
             meta_phone_number_id=message.route.meta_phone_number_id,
             received_at=message.timestamp,
             conversation_reset=admission.conversation_reset,
+            media_id=message.content.media_id if isinstance(message.content, Media) else None,
+            mime_type=message.content.mime_type if isinstance(message.content, Media) else None,
         )
         try:
             self._publisher.publish(event)

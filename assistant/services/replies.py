@@ -11,6 +11,9 @@ import re
 
 DEFAULT_LANGUAGE = "en"
 
+HEARD = '🎤 "{text}"'
+"""What a voice note was heard to say, shown before its answer: the same in every language."""
+
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "help_desk": "the help desk at registration",
@@ -56,6 +59,22 @@ TEXTS: dict[str, dict[str, str]] = {
             'I answer questions about the event from its agenda, venue guide and FAQ. Try: "Where is the '
             'opening keynote?", "What\'s the Wi-Fi password?", "Is there a quiet room?"'
         ),
+        "unsupported_media": (
+            "Sorry, I can only read text and listen to voice messages. Please type or say your question (for "
+            'example: "Where is the opening keynote?").'
+        ),
+        "audio_too_long": (
+            "That voice message is a bit long for me. Please ask in at most {limit} seconds, one question at "
+            "a time, or type it."
+        ),
+        "audio_too_big": (
+            "That audio file is too large for me. Please send a short voice message, or type your question."
+        ),
+        "audio_unreadable": (
+            "Sorry, I couldn't play that audio. Please record it again as a voice message, or type your "
+            "question."
+        ),
+        "audio_unclear": "Sorry, I couldn't make that out. Could you say it again, or type your question?",
         "thanks": "You're welcome! Ask me anytime.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "Now ({time}):",
@@ -135,6 +154,22 @@ TEXTS: dict[str, dict[str, str]] = {
             "Respondo preguntas sobre el evento a partir de su agenda, guía del recinto y preguntas "
             'frecuentes. Prueba: "¿Dónde es la charla inaugural?", "¿Cuál es la contraseña del wifi?"'
         ),
+        "unsupported_media": (
+            "Lo siento, solo puedo leer mensajes de texto y escuchar notas de voz. Escribe o di tu pregunta "
+            '(por ejemplo: "¿Dónde es la charla inaugural?").'
+        ),
+        "audio_too_long": (
+            "Esa nota de voz es un poco larga para mí. Pregunta en {limit} segundos como máximo, una pregunta"
+            " cada vez, o escríbela."
+        ),
+        "audio_too_big": (
+            "Ese audio es demasiado grande para mí. Envía una nota de voz corta o escribe tu pregunta."
+        ),
+        "audio_unreadable": (
+            "Lo siento, no he podido reproducir ese audio. Grábalo de nuevo como nota de voz o escribe tu "
+            "pregunta."
+        ),
+        "audio_unclear": "Lo siento, no he entendido bien. ¿Puedes repetirlo o escribir tu pregunta?",
         "thanks": "¡De nada! Pregúntame cuando quieras.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "Ahora ({time}):",
@@ -213,6 +248,22 @@ TEXTS: dict[str, dict[str, str]] = {
             "Respondo a perguntas sobre o evento com base na agenda, no guia do local e nas perguntas "
             'frequentes. Experimente: "Onde é a palestra de abertura?", "Qual é a senha do Wi-Fi?"'
         ),
+        "unsupported_media": (
+            "Desculpe, só consigo ler mensagens de texto e ouvir mensagens de voz. Escreva ou diga a sua "
+            'pergunta (por exemplo: "Onde é a keynote de abertura?").'
+        ),
+        "audio_too_long": (
+            "Essa mensagem de voz é um pouco longa para mim. Pergunte em no máximo {limit} segundos, uma "
+            "pergunta de cada vez, ou escreva-a."
+        ),
+        "audio_too_big": (
+            "Esse áudio é grande demais para mim. Envie uma mensagem de voz curta ou escreva a sua pergunta."
+        ),
+        "audio_unreadable": (
+            "Desculpe, não consegui reproduzir esse áudio. Grave-o de novo como mensagem de voz ou escreva a "
+            "sua pergunta."
+        ),
+        "audio_unclear": "Desculpe, não percebi bem. Pode repetir ou escrever a sua pergunta?",
         "thanks": "De nada! Pergunte quando quiser.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "Agora ({time}):",
@@ -294,6 +345,23 @@ TEXTS: dict[str, dict[str, str]] = {
             "Je réponds aux questions sur l'événement à partir de son programme, du guide du lieu et de la "
             "FAQ. Essayez : « Où a lieu la keynote d'ouverture ? », « Quel est le mot de passe Wi-Fi ? »"
         ),
+        "unsupported_media": (
+            "Désolé, je ne sais lire que les messages texte et écouter les messages vocaux. Écrivez ou dites "
+            'votre question (par exemple : "Où a lieu la keynote d\'ouverture ?").'
+        ),
+        "audio_too_long": (
+            "Ce message vocal est un peu long pour moi. Posez votre question en {limit} secondes au plus, une"
+            " question à la fois, ou écrivez-la."
+        ),
+        "audio_too_big": (
+            "Ce fichier audio est trop volumineux pour moi. Envoyez un message vocal court ou écrivez votre "
+            "question."
+        ),
+        "audio_unreadable": (
+            "Désolé, je n'ai pas pu lire cet audio. Enregistrez-le à nouveau comme message vocal ou écrivez "
+            "votre question."
+        ),
+        "audio_unclear": "Désolé, je n'ai pas bien compris. Pouvez-vous répéter ou écrire votre question ?",
         "thanks": "Avec plaisir ! N'hésitez pas à me poser d'autres questions.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "En ce moment ({time}) :",
@@ -375,6 +443,26 @@ TEXTS: dict[str, dict[str, str]] = {
             "Ich beantworte Fragen zur Veranstaltung aus Programm, Geländeführer und FAQ. Probieren Sie: "
             '„Wo ist die Eröffnungs-Keynote?", „Wie lautet das WLAN-Passwort?"'
         ),
+        "unsupported_media": (
+            "Entschuldigung, ich kann nur Textnachrichten lesen und Sprachnachrichten anhören. Schreiben oder"
+            ' sagen Sie Ihre Frage (zum Beispiel: "Wo ist die Eröffnungs-Keynote?").'
+        ),
+        "audio_too_long": (
+            "Diese Sprachnachricht ist etwas lang für mich. Bitte fragen Sie in höchstens {limit} Sekunden, "
+            "eine Frage nach der anderen, oder schreiben Sie sie."
+        ),
+        "audio_too_big": (
+            "Diese Audiodatei ist zu groß für mich. Senden Sie eine kurze Sprachnachricht oder schreiben Sie "
+            "Ihre Frage."
+        ),
+        "audio_unreadable": (
+            "Entschuldigung, ich konnte diese Audiodatei nicht abspielen. Nehmen Sie sie bitte als "
+            "Sprachnachricht neu auf oder schreiben Sie Ihre Frage."
+        ),
+        "audio_unclear": (
+            "Entschuldigung, das habe ich nicht verstanden. Können Sie es wiederholen oder Ihre Frage "
+            "schreiben?"
+        ),
         "thanks": "Gern geschehen! Fragen Sie jederzeit.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "Jetzt ({time}):",
@@ -453,6 +541,21 @@ TEXTS: dict[str, dict[str, str]] = {
             "Etkinlikle ilgili soruları programdan, mekân rehberinden ve SSS'den yanıtlıyorum. Deneyin: "
             '"Açılış konuşması nerede?", "Wi-Fi şifresi nedir?"'
         ),
+        "unsupported_media": (
+            "Üzgünüm, yalnızca metin mesajlarını okuyabilir ve sesli mesajları dinleyebilirim. Sorunuzu yazın"
+            ' veya söyleyin (örneğin: "Açılış konuşması nerede?").'
+        ),
+        "audio_too_long": (
+            "Bu sesli mesaj benim için biraz uzun. Lütfen en fazla {limit} saniyede, her seferinde bir soru "
+            "sorun ya da yazın."
+        ),
+        "audio_too_big": (
+            "Bu ses dosyası benim için çok büyük. Kısa bir sesli mesaj gönderin veya sorunuzu yazın."
+        ),
+        "audio_unreadable": (
+            "Üzgünüm, bu sesi oynatamadım. Lütfen sesli mesaj olarak yeniden kaydedin veya sorunuzu yazın."
+        ),
+        "audio_unclear": "Üzgünüm, tam anlayamadım. Tekrar söyler misiniz ya da sorunuzu yazar mısınız?",
         "thanks": "Rica ederim! İstediğiniz zaman sorun.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "Şu anda ({time}):",
@@ -500,7 +603,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "رسالتك طويلة بعض الشيء ({length} حرفًا). يُرجى السؤال في {limit} حرفًا على الأكثر، سؤالًا "
             "واحدًا في كل مرة."
         ),
-        "busy": "ما زلت أعمل على سؤالك السابق. سأجيب عنه أولًا؛ يُرجى إرسال هذا السؤال مجددًا بعد وصول الإجابة.",
+        "busy": (
+            "ما زلت أعمل على سؤالك السابق. سأجيب عنه أولًا؛ يُرجى إرسال هذا السؤال مجددًا بعد وصول الإجابة."
+        ),
         "rate_limited": (
             "ترسل الرسائل أسرع مما أستطيع الرد. يُرجى الانتظار دقيقة قبل السؤال مجددًا؛ لن يتم الرد على "
             "الرسائل المرسلة حتى ذلك الحين."
@@ -521,6 +626,17 @@ TEXTS: dict[str, dict[str, str]] = {
             "أجيب عن أسئلة الفعالية من جدول أعمالها ودليل المكان والأسئلة الشائعة. جرّب: "
             '"أين الكلمة الافتتاحية؟"، "ما كلمة مرور الواي فاي؟"'
         ),
+        "unsupported_media": (
+            "عذرًا، يمكنني فقط قراءة الرسائل النصية والاستماع إلى الرسائل الصوتية. اكتب سؤالك أو قله (مثلًا: "
+            '"أين الكلمة الافتتاحية؟").'
+        ),
+        "audio_too_long": (
+            "هذه الرسالة الصوتية طويلة بعض الشيء. اسأل في {limit} ثانية على الأكثر، سؤالًا واحدًا في كل مرة، "
+            "أو اكتبه."
+        ),
+        "audio_too_big": "هذا الملف الصوتي كبير جدًا. أرسل رسالة صوتية قصيرة أو اكتب سؤالك.",
+        "audio_unreadable": "عذرًا، لم أتمكن من تشغيل هذا الصوت. سجّله مرة أخرى كرسالة صوتية أو اكتب سؤالك.",
+        "audio_unclear": "عذرًا، لم أفهم ذلك جيدًا. هل يمكنك إعادته أو كتابة سؤالك؟",
         "thanks": "على الرحب والسعة! اسألني في أي وقت.",
         # Replies built from the agenda tools' results (schedule_questions.render).
         "agenda_now": "الآن ({time}):",

@@ -39,3 +39,15 @@ def cloud(tmp_path: Path, sample_kb: KnowledgeBase) -> Iterator[LocalCloud]:
     answering from the sample knowledge, logs captured."""
     with LocalCloud(tmp_path / "home", log_stream=io.StringIO(), knowledge_base=sample_kb) as running:
         yield running
+
+
+# Imported here, with its fixture, to leave the rest of this file as it was (cheap: no faster-whisper).
+from assistant.local.speech import LocalWhisperTranscriber  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_transcriber() -> LocalWhisperTranscriber:
+    """Whisper base, loaded once for the session (about a second) and shared by the voice tests."""
+    transcriber = LocalWhisperTranscriber()
+    transcriber.warm()
+    return transcriber

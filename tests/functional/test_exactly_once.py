@@ -236,7 +236,7 @@ def test_a_huge_integer_latitude_gets_a_polite_reply_and_spares_its_neighbours(c
     run(cloud, _entry_with(question("wamid.V2"), location))
     assert replies_to(cloud) == {"wamid.V2": 1, "wamid.L1": 1}
     unsupported = [m for m in cloud.social.sent() if is_text(m) and m["context"]["message_id"] == "wamid.L1"]
-    assert unsupported[0]["text"]["body"] == replies.say("unsupported")
+    assert unsupported[0]["text"]["body"] == replies.say("unsupported_media")
     settled(cloud)
 
 

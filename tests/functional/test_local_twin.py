@@ -102,7 +102,7 @@ def test_failed_record_comes_back_only_after_the_queues_visibility_timeout(cloud
     cloud.social.fail_next(times=3, when=is_text)
     started, real = cloud.clock.now(), time.monotonic()
     sent = run(cloud, load_fixture("message__image.json"))
-    assert [m["text"]["body"] for m in sent if is_text(m)] == [replies.say("unsupported")]
+    assert [m["text"]["body"] for m in sent if is_text(m)] == [replies.say("unsupported_media")]
     first, retry = attempts_of_first_failed_record(cloud, "InboundFunction")
     assert retry.at - first.at >= INBOUND_VISIBILITY  # not one attempt in between
     assert not retry.failed

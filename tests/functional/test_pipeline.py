@@ -50,9 +50,8 @@ def test_sample_fixtures_give_one_answer_or_explanation_each_and_nothing_for_sta
         "callback_button__button.json",
         "callback_selection__callback.json",
     ]
+    voice = ["message__audio.json", "message__voice.json"]
     unsupported = [
-        "message__audio.json",
-        "message__voice.json",
         "message__image.json",
         "message__document.json",
         "message__static_sticker.json",
@@ -67,11 +66,16 @@ def test_sample_fixtures_give_one_answer_or_explanation_each_and_nothing_for_sta
     for name in unsupported:
         sent = run(cloud, load_fixture(name))
         assert [m.get("status") for m in sent] == ["read", None], name
-        assert sent[1]["text"]["body"] == replies.say("unsupported")
+        assert sent[1]["text"]["body"] == replies.say("unsupported_media")
+    for name in voice:
+        # Heard in the answer stage; the fixtures' media ids name no media this twin holds.
+        sent = run(cloud, load_fixture(name))
+        assert [is_read(m, typing=True) for m in sent] == [True, False], name
+        assert sent[1]["text"]["body"] == replies.say("audio_unreadable")
     for name in ("sent", "delivered", "read", "failed"):
         assert run(cloud, load_fixture(f"message_status__{name}.json")) == []
     # repeated lines: nothing at all
-    for name in texts + unsupported:
+    for name in texts + unsupported + voice:
         assert run(cloud, load_fixture(name)) == [], name
     assert cloud.metrics["MessageFailed 130472"] == 1
     assert cloud.dead_letters() == {"InboundDeadLetterQueue": 0, "AnswerDeadLetterQueue": 0}
@@ -122,7 +126,7 @@ def test_throttled_reply_fails_only_its_record_and_is_sent_once_on_retry(cloud: 
     cloud.social.fail_next(times=12, when=lambda message: message.get("type") == "text")
     sent = run(cloud, load_fixture("message__image.json"))
     bodies = [m["text"]["body"] for m in sent if m.get("type") == "text"]
-    assert bodies == [replies.say("unsupported")]
+    assert bodies == [replies.say("unsupported_media")]
     assert cloud.summary["InboundFunction.retried"] >= 1
     assert cloud.dead_letters()["InboundDeadLetterQueue"] == 0
 
@@ -205,7 +209,7 @@ def test_state_survives_between_runs_in_the_same_home(tmp_path: Any, sample_kb: 
 def test_a_throttled_send_is_retried_by_the_messenger_and_delivered_once(cloud: LocalCloud) -> None:
     cloud.social.fail_next(times=2, when=lambda message: message.get("type") == "text")
     sent = run(cloud, load_fixture("message__image.json"))
-    assert [m["text"]["body"] for m in sent if m.get("type") == "text"] == [replies.say("unsupported")]
+    assert [m["text"]["body"] for m in sent if m.get("type") == "text"] == [replies.say("unsupported_media")]
     assert cloud.summary["InboundFunction.retried"] == 0
 
 

@@ -91,6 +91,7 @@ def test_sam_transform_expands_the_template_into_plain_cloudformation() -> None:
 
     template = load_template(ROOT / "template.yaml")
     template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"  # `sam build` does this
+    template["Resources"]["FfmpegLayer"]["Properties"]["ContentUri"] = "s3://bucket/ffmpeg.zip"  # and this
     result = transform(template, {"AWS::Region": "us-east-1"}, NoManagedPolicies())
     types = {r["Type"] for r in result["Resources"].values()}
     assert "AWS::Lambda::Function" in types and "AWS::Lambda::EventSourceMapping" in types
