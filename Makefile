@@ -43,6 +43,8 @@ test: lint typecheck template unit
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/inbound.py
 	$(BIN)/python benchmarks/knowledge.py
+	$(BIN)/python benchmarks/voice/wer.py --languages en,es,pt,fr,de,tr,ar
+	$(BIN)/python benchmarks/voice/end_to_end.py
 
 clean:
 	rm -rf $(VENV) .assistant .pytest_cache .mypy_cache .ruff_cache

@@ -185,6 +185,7 @@ def build_transcriber(core: Core) -> Transcriber:
         settings.media_bucket,
         language_codes=settings.transcribe_languages,
         clock=core.clock,
+        metrics=core.metrics,
     )
 
 

@@ -12,7 +12,8 @@ instead. faster-whisper is imported only when the model is first loaded: importi
 
 Decoding is greedy (``beam_size=1``, temperature 0, no fallback at higher temperatures): deterministic, and
 on short notes it gives the words beam search gives, a little sooner (the encoder's fixed 30 s window costs
-most of the time: about 0.5 s on 2 cores, once to detect the language and once to transcribe).
+most of the time: about 0.5 s on 2 cores). The language is detected on the same encoder output the words
+are decoded from, narrowed to the event's languages, so the encoder runs once.
 
 Silero VAD (an ONNX model inside faster-whisper) first cuts out what is not speech; nothing left means
 nothing was said, and the result is an empty text without running Whisper, which would otherwise "hear" a
@@ -217,10 +218,14 @@ class LocalWhisperTranscriber:
                 self.last_timings = _timings(samples, speech, started, vad_done, vad_done, vad_done)
                 logger.info("no speech in the note", extra={"audio_seconds": len(samples) / SAMPLE_RATE})
                 return Transcript(text="", language=forced)
-            language = forced or self._detect(model, speech, allowed)
-            detected = time.perf_counter()
-            _check(deadline)
-            text = self._decode(model, speech, language, deadline)
+            if forced or len(allowed) == 0:
+                language = forced or self._detect(model, speech, allowed)
+                detected = time.perf_counter()
+                _check(deadline)
+                text = self._decode(model, speech, language, deadline)
+            else:
+                language, text = self._detect_while_decoding(model, speech, allowed, deadline)
+                detected = time.perf_counter()
             self.last_timings = _timings(samples, speech, started, vad_done, detected, time.perf_counter())
         logger.info(
             "note transcribed",
@@ -256,10 +261,28 @@ class LocalWhisperTranscriber:
         candidates = [code for code in allowed if code in probabilities] or list(probabilities)
         return max(candidates, key=lambda code: probabilities[code])
 
-    def _decode(self, model: Any, speech: Any, language: str, deadline: float | None) -> str:
+    def _detect_while_decoding(
+        self, model: Any, speech: Any, allowed: tuple[str, ...], deadline: float | None
+    ) -> tuple[str, str]:
+        """The language (among ``allowed``) and the words, with ONE pass of the encoder: faster-whisper's
+        multilingual mode detects each window's language on the encoder output it decodes from, and the
+        detection is narrowed to the event's languages (``_Narrowed``). Its own detection would run the
+        encoder twice, the costliest step."""
+        narrowed = _Narrowed(model.model, allowed)
+        model.model = narrowed
+        try:
+            text = self._decode(model, speech, allowed[0], deadline, multilingual=True)
+        finally:
+            model.model = narrowed.inner
+        return (narrowed.detected[0] if narrowed.detected else allowed[0]), text
+
+    def _decode(
+        self, model: Any, speech: Any, language: str, deadline: float | None, *, multilingual: bool = False
+    ) -> str:
         segments, _ = model.transcribe(
             speech,
             language=language,
+            multilingual=multilingual,
             beam_size=1,
             temperature=0.0,
             condition_on_previous_text=False,
@@ -276,6 +299,30 @@ class LocalWhisperTranscriber:
                 kept.append(segment.text.strip())
             _check(deadline)
         return " ".join(text for text in kept if text)
+
+
+class _Narrowed:
+    """The CTranslate2 Whisper model, with its language detection narrowed to the event's languages (the
+    most probable of them first); everything else goes to the model itself. It records what it detected."""
+
+    def __init__(self, inner: Any, allowed: tuple[str, ...]) -> None:
+        self.inner = inner
+        self.allowed = frozenset(allowed)
+        self.detected: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def detect_language(self, *args: Any, **kwargs: Any) -> list[list[tuple[str, float]]]:
+        results = self.inner.detect_language(*args, **kwargs)
+        narrowed = []
+        for ranked in results:
+            kept = [(token, p) for token, p in ranked if token[2:-2] in self.allowed] or list(ranked)
+            kept.sort(key=lambda item: -item[1])
+            narrowed.append(kept)
+        if narrowed and narrowed[0]:
+            self.detected.append(narrowed[0][0][0][2:-2])
+        return narrowed
 
 
 def read_wav(path: Path) -> Any:

@@ -60,12 +60,15 @@ def main() -> None:
     print(f"model: assemble {transcriber.assemble_seconds:.2f}s, load {transcriber.load_seconds:.2f}s")
     # (errors, words) per language, forced and detected
     scores: dict[str, list[int]] = {}
+    audio_seconds = convert_seconds = detect_seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for file, language, reference in notes:
             wav = Path(tmp) / "note.wav"
             started = time.perf_counter()
             seconds = converter.to_wav(HERE / file, wav, max_seconds=120)
             converted = time.perf_counter() - started
+            audio_seconds += seconds
+            convert_seconds += converted
             expected = words(reference)
             counts = scores.setdefault(language, [0, 0, 0])
             counts[2] += len(expected)
@@ -76,9 +79,16 @@ def main() -> None:
                 assert timings is not None
                 wrong = edit_distance(expected, words(heard.text))
                 counts[column] += wrong
+                if column == 1:
+                    detect_seconds += timings.total
                 mode = "forced" if column == 0 else f"detected {heard.language}"
                 line += f" | {mode} {timings.total:.2f}s {wrong}/{len(expected)} {heard.text!r}"
             print(line)
+    print(
+        f"per second of audio ({audio_seconds:.0f} s in {len(notes)} notes): ffmpeg to 16 kHz WAV "
+        f"{convert_seconds / audio_seconds * 1000:.1f} ms, transcription with the language detected "
+        f"{detect_seconds / audio_seconds:.2f} s"
+    )
     for language, (forced, detected, count) in scores.items():
         print(f"WER {language}: forced {forced / count:.0%}, detected {detected / count:.0%} ({count} words)")
     forced, detected, count = (sum(column) for column in zip(*scores.values(), strict=True))
