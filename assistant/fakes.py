@@ -48,6 +48,8 @@ class FixedClock:
 class _User:
     state: UserState = field(default_factory=UserState)
     session_id: str | None = None
+    agenda_calls: str | None = None
+    agenda_at: int = -1
 
 
 class InMemoryConversationStore:
@@ -95,6 +97,7 @@ class InMemoryConversationStore:
                 user.state = decision.user
                 if decision.new_conversation:
                     user.session_id = None
+                    user.agenda_calls = None
             return admission
 
     def finish_reply(self, message_key: str) -> None:
@@ -121,6 +124,20 @@ class InMemoryConversationStore:
     def save_session(self, user_key: str, session_id: str) -> None:
         if user_key in self.users:
             self.users[user_key].session_id = session_id
+
+    def get_agenda_calls(self, user_key: str) -> str | None:
+        user = self.users.get(user_key)
+        if user is None or user.state.conv_until < self._now():
+            return None
+        if user.agenda_at != user.state.conv_msgs - 1:
+            return None  # not the last answer's
+        return user.agenda_calls
+
+    def save_agenda_calls(self, user_key: str, calls: str | None) -> None:
+        if user_key in self.users:
+            user = self.users[user_key]
+            user.agenda_calls = calls
+            user.agenda_at = user.state.conv_msgs if calls is not None else -1
 
     def claim_answer(self, message_key: str, owner: str, seconds: int) -> Claim:
         with self._lock:

@@ -84,6 +84,15 @@ class SessionStore(Protocol):
 
     def save_session(self, user_key: str, session_id: str) -> None: ...
 
+    def get_agenda_calls(self, user_key: str) -> str | None:
+        """The agenda tool calls (JSON) of the conversation's last schedule answer, that a follow-up ("who's
+        giving it?") is answered from; None when the last answer was not the schedule's."""
+        ...
+
+    def save_agenda_calls(self, user_key: str, calls: str | None) -> None:
+        """Remember (or, with None, forget) the last schedule answer's tool calls."""
+        ...
+
 
 class ConversationStore(SessionStore, Protocol):
     """Duplicate markers, the per-user processing lease, rate windows, conversation counters, answer
@@ -246,6 +255,10 @@ class Agenda(Protocol):
 
     def about_schedule(self, text: str) -> bool:
         """Whether a question asks about the schedule (and so may be answered with the tools)."""
+        ...
+
+    def follows_up(self, text: str) -> bool:
+        """Whether a short question points back at the previous answer ("who's giving it?", "¿y dónde?")."""
         ...
 
     def tool_specs(self) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools import Logger
 
 from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, translate
-from assistant.errors import RejectedByService, RetryableError
+from assistant.errors import AssistantError, RejectedByService, RetryableError
 from assistant.ports import (
     Agenda,
     Answer,
@@ -73,8 +74,13 @@ It is now {{now}} at the event ({{timezone}}). Use the tools to find sessions; n
 rooms or speakers. Give the tools English topic words, as the agenda is written.
 Answer in the language of the question. First the direct answer, then one line per session (time, title,
 room, speakers), at most 6.
+A question that follows up an earlier one ("who's giving it?") is about what the earlier results found.
 If the tools find nothing that answers the question, reply with exactly {NO_ANSWER_TOKEN} and nothing else."""
 AGENDA_ROUNDS = 3
+EARLIER_TURN = (
+    "(Earlier in this conversation I asked about the schedule, and you looked it up with these tools. A"
+    " question that says it, that, she or he means what those results found.)"
+)
 
 
 LANGUAGE_RULE = "Answer in the language of the question"
@@ -192,9 +198,16 @@ class BedrockKnowledgeBaseEngine:
             budget_end = min(budget_end, deadline - self._config.call_timeout_seconds)
         window = _Window(budget_end=budget_end, deadline=deadline if deadline is not None else float("inf"))
         try:
-            if self._agenda is not None and self._agenda.about_schedule(question.text):
+            # A short question pointing back at a schedule answer ("who's giving it?") is answered from
+            # that answer's tool calls, run again: the Converse path has no session of its own.
+            earlier = (
+                self._earlier_calls(question.user_key)
+                if self._agenda is not None and self._agenda.follows_up(question.text)
+                else []
+            )
+            if self._agenda is not None and (earlier or self._agenda.about_schedule(question.text)):
                 try:
-                    scheduled = self._converse_with_agenda(self._agenda, question, window)
+                    scheduled = self._converse_with_agenda(self._agenda, question, window, earlier)
                 except RejectedByService as exc:
                     # A model without tool use, a shape it refuses: the documents still answer.
                     self._metrics.count("AgendaFailed", 1, Code=_dimension(exc.code))
@@ -318,18 +331,57 @@ class BedrockKnowledgeBaseEngine:
             return Answer(Verdict.NO_ANSWER)
         return Answer(Verdict.ANSWERED, text=text, sources=_sources(results))
 
+    def _earlier_calls(self, user_key: str) -> list[dict[str, Any]]:
+        """The tool calls of the conversation's last answer, when it was the schedule's (else none)."""
+        try:
+            raw = self._sessions.get_agenda_calls(user_key)
+            calls = json.loads(raw) if raw else []
+        except (AssistantError, ValueError) as exc:
+            logger.warning("earlier agenda calls unreadable; answering afresh", extra={"error": str(exc)})
+            return []
+        if not isinstance(calls, list):
+            return []
+        return [
+            {"name": call["name"], "input": call["input"]}
+            for call in calls[:AGENDA_ROUNDS]
+            if isinstance(call, dict)
+            and isinstance(call.get("name"), str)
+            and isinstance(call.get("input"), dict)
+        ]
+
     def _converse_with_agenda(
-        self, agenda: Agenda, question: ProcessedMessage, window: _Window
+        self,
+        agenda: Agenda,
+        question: ProcessedMessage,
+        window: _Window,
+        earlier: list[dict[str, Any]] | None = None,
     ) -> Answer | None:
-        """The schedule's answer, or None when the model found none there (the documents are asked next)."""
+        """The schedule's answer, or None when the model found none there (the documents are asked next).
+
+        ``earlier``: the tool calls of the previous answer, for a follow-up. They are given to the model as
+        its own earlier turn, run again now, before the new question: "who's giving it?" is answered from
+        the sessions the previous answer found. The calls of this answer are remembered for the next one."""
         cfg = self._config
         now = agenda.now()
         system = self._localized(
             AGENDA_SYSTEM.format(now=now.strftime("%A %d %B %Y, %H:%M"), timezone=now.tzname() or "")
         )
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": [{"guardContent": {"text": {"text": question.text}}}]}
-        ]
+        asked: list[dict[str, Any]] = [{"guardContent": {"text": {"text": question.text}}}]
+        messages: list[dict[str, Any]] = []
+        made: list[dict[str, Any]] = []
+        if earlier:
+            uses = [
+                {"toolUse": {"toolUseId": f"earlier-{n}", "name": call["name"], "input": call["input"]}}
+                for n, call in enumerate(earlier)
+            ]
+            messages += [
+                {"role": "user", "content": [{"text": EARLIER_TURN}]},
+                {"role": "assistant", "content": uses},
+            ]
+            asked = self._run_tools(agenda, [use["toolUse"] for use in uses]) + asked
+            made = list(earlier)
+        fresh = False
+        messages.append({"role": "user", "content": asked})
         tools = {"tools": agenda.tool_specs(), "toolChoice": {"auto": {}}}
         for _ in range(AGENDA_ROUNDS):
             response = self._call(
@@ -361,26 +413,41 @@ class BedrockKnowledgeBaseEngine:
                 if not text or NO_ANSWER_TOKEN in text:
                     return None
                 self._metrics.count("AgendaAnswered")
+                self._remember(question.user_key, made)
                 return Answer(Verdict.SCHEDULED, text=text, sources=(agenda.source,))
+            if not fresh:
+                made, fresh = [], True  # a new call: the answer is about what it finds, not the earlier ones
+            made += [
+                {"name": str(call.get("name", "")), "input": dict(call.get("input") or {})}
+                for call in calls
+                if isinstance(call.get("input") or {}, dict)
+            ]
             messages.append({"role": "assistant", "content": content})
-            results = []
-            for call in calls:
-                try:
-                    result = agenda.run_tool(str(call.get("name", "")), call.get("input") or {})
-                except Exception as exc:  # noqa: BLE001 - a tool's failure is the model's to read, not a crash
-                    logger.warning("agenda tool failed", extra={"error": type(exc).__name__})
-                    result = {"error": "the agenda could not be read just now"}
-                # No "status": only some models accept it; an error reads as {"error": ...} to any.
-                results.append(
-                    {
-                        "toolResult": {
-                            "toolUseId": str(call.get("toolUseId", "")),
-                            "content": [{"json": result}],
-                        }
-                    }
-                )
-            messages.append({"role": "user", "content": results})
+            messages.append({"role": "user", "content": self._run_tools(agenda, calls)})
         return None
+
+    def _run_tools(self, agenda: Agenda, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        results = []
+        for call in calls:
+            try:
+                result = agenda.run_tool(str(call.get("name", "")), call.get("input") or {})
+            except Exception as exc:  # noqa: BLE001 - a tool's failure is the model's to read, not a crash
+                logger.warning("agenda tool failed", extra={"error": type(exc).__name__})
+                result = {"error": "the agenda could not be read just now"}
+            # No "status": only some models accept it; an error reads as {"error": ...} to any.
+            results.append(
+                {"toolResult": {"toolUseId": str(call.get("toolUseId", "")), "content": [{"json": result}]}}
+            )
+        return results
+
+    def _remember(self, user_key: str, calls: list[dict[str, Any]]) -> None:
+        """The tool calls behind this schedule answer, for a follow-up. A failure only costs that."""
+        if not calls:
+            return
+        try:
+            self._sessions.save_agenda_calls(user_key, json.dumps(calls[:AGENDA_ROUNDS], ensure_ascii=False))
+        except AssistantError as exc:
+            logger.warning("could not remember the agenda calls", extra={"error": str(exc)})
 
     def _localized(self, prompt: str) -> str:
         return prompt.replace(LANGUAGE_RULE, language_rule(self._config.languages))

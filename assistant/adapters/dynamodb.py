@@ -243,7 +243,10 @@ class DynamoDBConversationStore:
                     "user",
                     self._update(
                         "user#" + request.user_key,
-                        sets + (" REMOVE session_id" if decision.new_conversation else ""),
+                        sets
+                        + (
+                            " REMOVE session_id, agenda_calls, agenda_at" if decision.new_conversation else ""
+                        ),
                         condition=_USER_FREE,
                         values={
                             ":now": _n(now),
@@ -476,6 +479,30 @@ class DynamoDBConversationStore:
             UpdateExpression="SET session_id = :session",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":session": _s(session_id)},
+            conditional_ok=True,
+        )
+
+    def get_agenda_calls(self, user_key: str) -> str | None:
+        item = self._get("user#" + user_key)
+        if _num(item, "conv_until") < int(self._clock.now()):
+            return None
+        # Only the last answer's: saved while answering the message before this one (the conversation's
+        # count has moved on by exactly this message since).
+        if _num(item, "agenda_at") != _num(item, "conv_msgs") - 1:
+            return None
+        return _str(item, "agenda_calls") or None
+
+    def save_agenda_calls(self, user_key: str, calls: str | None) -> None:
+        if calls is None:
+            expression, values = "REMOVE agenda_calls, agenda_at", None
+        else:
+            expression, values = "SET agenda_calls = :calls, agenda_at = conv_msgs", {":calls": _s(calls)}
+        self._call(
+            "update_item",
+            Key={"pk": _s("user#" + user_key)},
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(pk)",
+            **({"ExpressionAttributeValues": values} if values else {}),
             conditional_ok=True,
         )
 

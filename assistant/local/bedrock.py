@@ -20,7 +20,7 @@ from typing import Any
 
 from assistant.local.engine import DEFAULT_THRESHOLD, Hit, KnowledgeBase, Passage, answer
 from assistant.local.wire import RestJsonServer, ServiceError
-from assistant.services.language import detect
+from assistant.services.language import detect, points_back
 from assistant.services.replies import say
 from assistant.services.schedule_questions import Catalog, ToolCall, interpret, render
 
@@ -335,35 +335,17 @@ class BedrockStandIn:
 
     def _use_tools(self, messages: list[dict[str, Any]], question: str) -> dict[str, Any]:
         """The local "model" with tools: it reads the question into a tool call, then writes the tool's
-        result as the reply, in the question's language."""
-        results = [
-            part["toolResult"]
-            for part in messages[-1].get("content") or []
-            if isinstance(part, dict) and isinstance(part.get("toolResult"), dict)
-        ]
-        if not results:
+        result as the reply, in the question's language. A follow-up it cannot read into a call of its own
+        ("who's giving it?") is answered from the earlier results the conversation carries."""
+        last = [part for part in messages[-1].get("content") or [] if isinstance(part, dict)]
+        results = [part["toolResult"] for part in last if isinstance(part.get("toolResult"), dict)]
+        new_question = any("guardContent" in part for part in last)
+        if new_question or not results:
             call = interpret(question, self.catalog) if self.catalog is not None else None
-            if call is None:
+            if call is not None:
+                return _tool_use(call)
+            if not results:
                 return _converse_reply("NO_ANSWER", "end_turn")
-            return {
-                "output": {
-                    "message": {
-                        "role": "assistant",
-                        "content": [
-                            {
-                                "toolUse": {
-                                    "toolUseId": f"tooluse_{uuid.uuid4().hex[:20]}",
-                                    "name": call.name,
-                                    "input": call.input,
-                                }
-                            }
-                        ],
-                    }
-                },
-                "stopReason": "tool_use",
-                "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
-                "metrics": {"latencyMs": 1},
-            }
         asked = next(
             (
                 part["toolUse"]
@@ -374,18 +356,12 @@ class BedrockStandIn:
             ),
             None,
         )
-        first = messages[0].get("content") or [] if messages else []
-        original = " ".join(
-            str(((part.get("guardContent") or {}).get("text") or {}).get("text", "") or part.get("text", ""))
-            for part in first
-            if isinstance(part, dict)
-        ).strip()
         content = (results[0].get("content") or [{}])[0]
         result = content.get("json") if isinstance(content, dict) else None
         if asked is None or not isinstance(result, dict):
             return _converse_reply("NO_ANSWER", "end_turn")
         call = ToolCall(str(asked.get("name", "")), dict(asked.get("input") or {}))
-        text = render(call, result, language=detect(original or question))
+        text = render(call, result, language=detect(_latest_question(messages) or question))
         return _converse_reply(text or "NO_ANSWER", "end_turn")
 
     # -- checks ---------------------------------------------------------------------------------------------
@@ -414,29 +390,13 @@ class BedrockStandIn:
         the previous question and answered first from what was quoted, as a model with the session would."""
         with self._lock:
             previous, quoted = self._sessions.get(session, ("", ()))
-            words = [w.strip("?¿!.,;:") for w in question.lower().replace("'", " ").split()]
-            points_back = bool(_POINTERS & set(words)) or (bool(words) and words[0] in _CONJUNCTIONS)
-            follow_up = bool(previous) and len(words) <= 8 and points_back
-            if not follow_up:
+            if not (previous and points_back(question)):
                 return question, ()
             return f"{previous} {question}", quoted
 
     def _remember(self, session: str, understood: str, quoted: tuple[Passage, ...]) -> None:
         with self._lock:
             self._sessions[session] = (understood, quoted)
-
-
-# Words by which a short question points back at the previous one, in the supported languages: pronouns
-# anywhere ("who's giving it?"), and a conjunction that opens it ("and the day pass?", "¿y a qué hora?").
-# Not "there" ("is there a cloakroom?" is a new question), nor articles and prepositions.
-_POINTERS = frozenset(
-    (
-        "that it this those they them he she him her its his else "
-        "ese esa eso allí ahí tiene isso essa esse lá tem ça là il elle "
-        "dort sie er orası onu"
-    ).split()
-)
-_CONJUNCTIONS = frozenset("and also then y e et und ve".split())
 
 
 def _in_their_language(quote: str, question: str) -> str:
@@ -460,6 +420,39 @@ def _focus(message: str) -> str:
     # "But first: where is the keynote?" asks what follows its colon.
     asked = questions[-1].rsplit(":", 1)[-1].strip()
     return asked if len(asked.split()) >= 3 else questions[-1]
+
+
+def _latest_question(messages: list[dict[str, Any]]) -> str:
+    """The attendee's latest question in a Converse conversation: the last guarded text a user sent."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        for part in message.get("content") or []:
+            if isinstance(part, dict) and isinstance(part.get("guardContent"), dict):
+                return str(((part["guardContent"].get("text") or {}).get("text")) or "")
+    return ""
+
+
+def _tool_use(call: ToolCall) -> dict[str, Any]:
+    return {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {
+                        "toolUse": {
+                            "toolUseId": f"tooluse_{uuid.uuid4().hex[:20]}",
+                            "name": call.name,
+                            "input": call.input,
+                        }
+                    }
+                ],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+        "metrics": {"latencyMs": 1},
+    }
 
 
 def _converse_reply(text: str, stop_reason: str) -> dict[str, Any]:

@@ -618,12 +618,22 @@ class _AskSessions:
 
     def __init__(self) -> None:
         self._sessions: dict[str, str] = {}
+        self._agenda_calls: dict[str, str] = {}
 
     def get_session(self, user_key: str) -> str | None:
         return self._sessions.get(user_key)
 
     def save_session(self, user_key: str, session_id: str) -> None:
         self._sessions[user_key] = session_id
+
+    def get_agenda_calls(self, user_key: str) -> str | None:
+        return self._agenda_calls.get(user_key)
+
+    def save_agenda_calls(self, user_key: str, calls: str | None) -> None:
+        if calls is None:
+            self._agenda_calls.pop(user_key, None)
+        else:
+            self._agenda_calls[user_key] = calls
 
 
 class _MetricTap(io.TextIOBase):

@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.agenda import TOOL_SPECS, AgendaTools, Schedule
 from assistant.ports import Source
+from assistant.services.language import points_back
 from assistant.services.schedule_questions import Catalog, interpret
 
 
@@ -41,6 +42,9 @@ class AgendaDesk:
     def about_schedule(self, text: str) -> bool:
         schedule = self._schedule()
         return len(schedule) > 0 and interpret(text, catalog_of(schedule)) is not None
+
+    def follows_up(self, text: str) -> bool:
+        return points_back(text)
 
     def tool_specs(self) -> list[dict[str, Any]]:
         return [dict(spec) for spec in TOOL_SPECS]

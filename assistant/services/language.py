@@ -70,3 +70,26 @@ def choose(spoken: str | None, languages: Sequence[str] = SUPPORTED) -> str | No
     if spoken is not None and spoken in languages:
         return spoken
     return languages[0] if languages else spoken
+
+
+# Words by which a short question points back at the previous one, in the supported languages: pronouns
+# anywhere ("who's giving it?"), and a conjunction that opens it ("and the day pass?", "¿y a qué hora?").
+# Not "there" ("is there a cloakroom?" is a new question), nor articles and prepositions.
+POINTERS = frozenset(
+    (
+        "that it this those they them he she him her its his else "
+        "ese esa eso allí ahí tiene isso essa esse lá tem ça là il elle "
+        "dort sie er orası onu"
+    ).split()
+)
+CONJUNCTIONS = frozenset("and also then y e et und ve".split())
+FOLLOW_UP_WORDS = 8
+"""A follow-up is short: a longer question says what it is about."""
+
+
+def points_back(text: str) -> bool:
+    """Whether ``text`` is a short question that leans on the previous one."""
+    words = [w.strip("?¿!.,;:") for w in text.lower().replace("'", " ").split()]
+    if not words or len(words) > FOLLOW_UP_WORDS:
+        return False
+    return bool(POINTERS & set(words)) or words[0] in CONJUNCTIONS

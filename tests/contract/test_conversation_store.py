@@ -239,3 +239,27 @@ def test_sessions_belong_to_their_conversation(s: Subject) -> None:
     assert s.store.get_session("u") == "bedrock-session"
     s.clock.advance(601)
     assert s.store.get_session("u") is None
+
+
+def test_agenda_calls_serve_only_the_question_right_after_their_answer(s: Subject) -> None:
+    s.store.admit(ask("m1"))
+    assert s.store.get_agenda_calls("u") is None
+    s.store.save_agenda_calls("u", '[{"name": "find_sessions", "input": {"topic": "kafka"}}]')
+    s.store.release("u", owner="m1")
+    s.store.admit(ask("m2"))  # the follow-up
+    assert s.store.get_agenda_calls("u") == '[{"name": "find_sessions", "input": {"topic": "kafka"}}]'
+    s.store.release("u", owner="m2")
+    s.store.admit(ask("m3"))  # m2 was answered otherwise: m1's calls are no longer the last answer's
+    assert s.store.get_agenda_calls("u") is None
+    s.store.save_agenda_calls("u", "[]")
+    s.store.save_agenda_calls("u", None)
+    assert s.store.get_agenda_calls("u") is None
+
+
+def test_agenda_calls_belong_to_their_conversation(s: Subject) -> None:
+    s.store.admit(ask("m1"))
+    s.store.save_agenda_calls("u", "[]")
+    s.store.release("u", owner="m1")
+    s.clock.advance(601)
+    s.store.admit(ask("m2"))  # a new conversation
+    assert s.store.get_agenda_calls("u") is None

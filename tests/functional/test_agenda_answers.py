@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from assistant.agenda import Schedule
 from assistant.fakes import FixedClock
 from assistant.local.engine import KnowledgeBase
 from assistant.local.runtime import LocalCloud
-from assistant.ports import Source, Verdict
+from assistant.ports import AdmissionRequest, Source, Verdict
 from assistant.services import replies
 from assistant.services.agenda import AgendaDesk
 from assistant.services.language import detect
@@ -199,6 +200,62 @@ def test_a_follow_up_is_read_with_the_previous_question(at_eleven_twenty: LocalC
     source, reply = at_eleven_twenty.ask("and where is that?", conversation="c1")
     assert source == "knowledge_base"
     assert "Auditorium A" in reply
+
+
+def next_question(world: World, answered: str, key: str) -> None:
+    """The answer to ``answered`` is done; ``key`` is the user's next question, admitted."""
+    world.store.release("u1", owner=answered)
+    world.store.admit(AdmissionRequest(key, "u1", 10, take_lease=True, attempt=key))
+
+
+def test_a_follow_up_to_a_schedule_answer_is_answered_from_its_tool_calls_run_again(
+    world: World, tmp_path: Path
+) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].extend(
+        [tool_use("find_sessions", {"topic": "zero trust"}), said("At 11:00, Zero Trust in Practice.")]
+    )
+    assert engine.answer(question("When is the zero trust talk?")).verdict is Verdict.SCHEDULED
+    next_question(world, "m1", "m2")
+    world.runtime.script["Converse"].append(said("Ingrid Solberg gives it."))
+    answer = engine.answer(replace(question("who's giving it?"), message_key="m2"))
+    assert answer.verdict is Verdict.SCHEDULED and answer.text == "Ingrid Solberg gives it."
+    messages = world.runtime.requests[-1][1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    (use,) = messages[1]["content"]
+    assert use["toolUse"]["name"] == "find_sessions" and use["toolUse"]["input"] == {"topic": "zero trust"}
+    result, asked = messages[2]["content"]
+    assert result["toolResult"]["toolUseId"] == use["toolUse"]["toolUseId"]
+    assert [s["title"] for s in result["toolResult"]["content"][0]["json"]["sessions"]] == [
+        "Zero Trust in Practice"
+    ]
+    assert asked["guardContent"]["text"]["text"] == "who's giving it?"  # only the question is guarded
+    assert world.agent.requests == []
+
+
+def test_a_follow_up_after_an_answer_from_the_documents_does_not_reach_back_to_the_schedule(
+    world: World, tmp_path: Path
+) -> None:
+    engine = engine_with(world, desk(tmp_path))
+    world.runtime.script["Converse"].extend(
+        [tool_use("find_sessions", {"topic": "zero trust"}), said("At 11.")]
+    )
+    engine.answer(question("When is the zero trust talk?"))
+    next_question(world, "m1", "m2")
+    world.agent.script["RetrieveAndGenerate"].append(cited("ForgeAhead2026."))
+    engine.answer(replace(question("What is the Wi-Fi password?"), message_key="m2"))
+    next_question(world, "m2", "m3")
+    world.agent.script["RetrieveAndGenerate"].append(cited("The Wi-Fi desk."))
+    engine.answer(replace(question("who runs it?"), message_key="m3"))
+    assert [op for op, _ in world.agent.requests] == ["RetrieveAndGenerate", "RetrieveAndGenerate"]
+    assert len(world.runtime.requests) == 2  # only the first question's two Converse rounds
+
+
+def test_a_follow_up_to_a_schedule_answer_through_the_local_pipeline(at_eleven_twenty: LocalCloud) -> None:
+    at_eleven_twenty.ask("When is the Kafka and Flink talk?", conversation="c2")
+    source, reply = at_eleven_twenty.ask("who's giving it?", conversation="c2")
+    assert source == "agenda"
+    assert "Daniel Kowalski" in reply
 
 
 def test_kb_ask_takes_the_time_to_answer_at(seeded_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
