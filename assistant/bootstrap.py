@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant.adapters.agenda import AgendaFile
@@ -23,13 +25,14 @@ from assistant.adapters.s3 import S3MediaBucket
 from assistant.adapters.sns import SNSPublisher
 from assistant.adapters.socialmessaging import SocialMessagingMedia, SocialMessagingMessenger
 from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock, load_hash_key
-from assistant.config import Settings
+from assistant.config import ConfigurationError, Settings
 from assistant.ports import (
     Agenda,
     AnswerEngine,
     Clock,
     ConversationStore,
     Hasher,
+    Ingestion,
     Messenger,
     MetricsSink,
     Publisher,
@@ -41,6 +44,7 @@ from assistant.services.admission import AdmissionLimits
 from assistant.services.agenda import AgendaDesk
 from assistant.services.answering import AnswerService
 from assistant.services.inbound import InboundPolicy, InboundService
+from assistant.services.ingestion import IngestionTrigger
 from assistant.services.voice import VoiceNotes, VoicePolicy
 
 BEDROCK_CALL_TIMEOUT_SECONDS = 30
@@ -243,6 +247,34 @@ def configure(*, clock: Clock | None = None) -> None:
     _clock[:] = [clock] if clock is not None else []
 
 
+def build_ingestion_trigger(
+    settings: Settings,
+    *,
+    ingestion: Ingestion | None = None,
+    metrics: MetricsSink | None = None,
+    clock: Clock | None = None,
+) -> IngestionTrigger:
+    """The ingestion trigger: S3 changes of the knowledge bucket -> one ingestion job per burst."""
+    from assistant.adapters.bedrock_agent import BedrockIngestion
+
+    if ingestion is None:
+        if not settings.knowledge_data_source_id:
+            raise ConfigurationError("KNOWLEDGE_DATA_SOURCE_ID is required by the ingestion trigger")
+        ingestion = BedrockIngestion(
+            client("bedrock-agent"), settings.knowledge_base_id, settings.knowledge_data_source_id
+        )
+    return IngestionTrigger(
+        ingestion,
+        metrics or PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
+        clock or SystemClock(),
+    )
+
+
+@cache
+def ingestion_trigger() -> IngestionTrigger:
+    return build_ingestion_trigger(settings_from(), clock=next(iter(_clock), None))
+
+
 @cache
 def inbound_service() -> InboundService:
     return build_inbound(build_core(settings_from(), clock=next(iter(_clock), None)))
@@ -257,3 +289,93 @@ def reset() -> None:
     """Forget cached services (tests, and the local runtime between homes)."""
     inbound_service.cache_clear()
     answer_service.cache_clear()
+    ingestion_trigger.cache_clear()
+
+
+# -- the content team's library (the `assistant kb` commands) ----------------------------------------------
+
+STACK_VARIABLE = "ASSISTANT_STACK"
+"""The deployed stack `assistant kb upload/status/list/remove/eval` work on when `--stack` is not given."""
+STACK_OUTPUTS = ("KnowledgeBucketName", "KnowledgeBaseId", "KnowledgeDataSourceId")
+
+
+def content_library(*, stack: str | None, home: Path | None, timezone: str | None = None) -> Any:
+    """The knowledge base the content team's commands publish to: a deployed stack's (``--stack`` or
+    ``$ASSISTANT_STACK``), else the local one in ``home``. Raises ``LookupError`` for a stack that cannot
+    be read."""
+    stack = stack or os.environ.get(STACK_VARIABLE) or None
+    if not stack:
+        from assistant.local.library import LocalLibrary
+        from assistant.local.runtime import default_home, shared_embedder
+        from assistant.local.template import load_template
+
+        if timezone is None:
+            parameters = load_template().get("Parameters") or {}
+            timezone = str((parameters.get("EventTimezone") or {}).get("Default") or "UTC")
+        return LocalLibrary(home or default_home(), shared_embedder(), timezone=timezone)
+    from assistant.adapters.bedrock_agent import BedrockIngestion
+    from assistant.adapters.library import StackLibrary
+
+    outputs = stack_outputs(stack)
+    missing = [name for name in STACK_OUTPUTS if not outputs.get(name)]
+    if missing:
+        raise LookupError(f"stack {stack} has no output {', '.join(missing)}")
+
+    def engine() -> AnswerEngine:
+        return stack_engine(outputs)
+
+    return StackLibrary(
+        stack=stack,
+        bucket=outputs["KnowledgeBucketName"],
+        s3=client("s3"),
+        ingestion=BedrockIngestion(
+            client("bedrock-agent"), outputs["KnowledgeBaseId"], outputs["KnowledgeDataSourceId"]
+        ),
+        agent_runtime=client("bedrock-agent-runtime"),
+        knowledge_base_id=outputs["KnowledgeBaseId"],
+        engine=engine,
+    )
+
+
+def stack_outputs(stack: str) -> dict[str, str]:
+    try:
+        response = client("cloudformation").describe_stacks(StackName=stack)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the stack is told as one
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+        raise LookupError(f"cannot read stack {stack}: {code or type(exc).__name__}") from None
+    stacks = response.get("Stacks") or []
+    if not stacks:
+        raise LookupError(f"no stack named {stack}")
+    return {str(o["OutputKey"]): str(o["OutputValue"]) for o in stacks[0].get("Outputs") or []}
+
+
+def stack_engine(outputs: Mapping[str, str]) -> AnswerEngine:
+    """The deployed answer path for `kb eval`: the stack's knowledge base, model, guardrail and agenda, with
+    sessions kept in memory (no conversation table is touched, no message is sent)."""
+    from assistant.fakes import InMemoryConversationStore, RecordingMessenger
+
+    missing = [
+        name for name in ("GenerationModelArn", "GuardrailId", "GuardrailVersion") if not outputs.get(name)
+    ]
+    if missing:
+        raise LookupError(f"the stack has no output {', '.join(missing)}: cannot ask its answer path")
+    settings = Settings(
+        table_name="-",
+        processed_topic_arn="-",
+        hash_key_secret_arn="-",  # noqa: S106 - not used: nothing is hashed here
+        knowledge_base_id=outputs["KnowledgeBaseId"],
+        generation_model_arn=outputs["GenerationModelArn"],
+        guardrail_id=outputs["GuardrailId"],
+        guardrail_version=outputs["GuardrailVersion"],
+        agenda_uri=outputs.get("AgendaUri", ""),
+        event_timezone=outputs.get("EventTimezone", "UTC"),
+    )
+    clock = SystemClock()
+    core = Core(
+        settings=settings,
+        clock=clock,
+        store=InMemoryConversationStore(clock, limits_of(settings)),
+        messenger=RecordingMessenger(),
+        metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
+    )
+    return build_engine(core)

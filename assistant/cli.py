@@ -46,16 +46,39 @@ def main(argv: list[str] | None = None) -> int:
     kb = commands.add_parser("kb", help="the local knowledge base").add_subparsers(
         dest="kb_command", required=True
     )
-    kb_add = kb.add_parser(
-        "add",
-        help="add documents (Markdown, text, HTML, PDF) and agenda files (JSON, CSV, iCalendar); "
-        "one added again is replaced",
-    )
+    kb_add = kb.add_parser("add", help="the local knowledge base's `kb upload`")
     kb_add.add_argument("paths", type=Path, nargs="+", help="files or directories")
     kb_add.add_argument("--home", type=Path, help=HOME_HELP)
     kb_add.add_argument(
         "--timezone", help="the event's time zone for the agenda's times (default: the template's)"
     )
+    upload = kb.add_parser(
+        "upload",
+        help="publish documents (Markdown, text, HTML, PDF) and agenda files (JSON, CSV, iCalendar) to the"
+        " knowledge base; one published again is replaced",
+    )
+    upload.add_argument("paths", type=Path, nargs="+", help="files or directories")
+    upload.add_argument("--wait", action="store_true", help="follow the ingestion to its end")
+    upload.add_argument(
+        "--timezone", help="the event's time zone for the agenda's times (default: the template's)"
+    )
+    status = kb.add_parser("status", help="the last ingestion: its counts and the documents that failed")
+    listing = kb.add_parser("list", help="the documents: title, size, passages, when ingested")
+    remove = kb.add_parser("remove", help="remove a document (by its file name)")
+    remove.add_argument("name")
+    remove.add_argument("--wait", action="store_true", help="follow the ingestion to its end")
+    evaluate = kb.add_parser(
+        "eval",
+        help="ask a set of questions (JSONL: question, document, facts, answerable) and score the answers",
+    )
+    evaluate.add_argument(
+        "questions", type=Path, nargs="?", help="default: the sample event's starter set (knowledge/eval)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object of figures")
+    evaluate.add_argument("-k", type=int, default=3, help="documents retrieved per question (hit@k)")
+    for command in (upload, status, listing, remove, evaluate):
+        command.add_argument("--home", type=Path, help=HOME_HELP)
+        command.add_argument("--stack", help=STACK_HELP)
     kb_ask = kb.add_parser("ask", help="ask the knowledge base; prints the answer and its sources")
     kb_ask.add_argument("question")
     kb_ask.add_argument("--home", type=Path, help=HOME_HELP)
@@ -68,12 +91,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "replay":
         return run_replay(args.events, args.out, args.home, args.media)
     if args.command == "kb" and args.kb_command == "add":
-        return run_kb_add(args.paths, args.home, args.timezone)
+        # The local knowledge base's older name for `kb upload`: the same command.
+        args.kb_command, args.wait, args.stack = "upload", False, None
+    if args.command == "kb" and args.kb_command in ("upload", "status", "list", "remove", "eval"):
+        return run_library(args)
     if args.command == "kb":
         return run_kb_ask(args.question, args.home, args.now)
     return run_chat(args.sender, args.home, args.now)
 
 
+STACK_HELP = (
+    "a deployed stack's knowledge base (its CloudFormation name; default $ASSISTANT_STACK); without it,"
+    " the local knowledge base in --home"
+)
 NOW_HELP = "the event's time to take as now, ISO 8601 (2026-03-11T11:20:00+00:00); default: the clock"
 
 
@@ -235,59 +265,6 @@ def _describe(message: dict[str, object]) -> str:
     return f"{message.get('type', 'unknown')} messages sent"
 
 
-def run_kb_add(paths: list[Path], home: Path | None, timezone: str | None = None) -> int:
-    from assistant.agenda import AgendaError
-    from assistant.local import knowledge_home
-    from assistant.local.runtime import default_home, shared_embedder
-    from assistant.local.template import load_template
-
-    home = home or default_home()
-    if timezone is None:
-        parameters = load_template().get("Parameters") or {}
-        timezone = str((parameters.get("EventTimezone") or {}).get("Default") or "UTC")
-    readable = knowledge_home.SUPPORTED + knowledge_home.AGENDA_FILES
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in readable)
-        elif path.is_file() and path.suffix.lower() not in readable:
-            print(
-                f"cannot add {path.name}: not a document or agenda file ({', '.join(readable)})",
-                file=sys.stderr,
-            )
-            return 1
-        elif path.is_file():
-            files.append(path)
-        else:
-            print(f"no such file: {path}", file=sys.stderr)
-            return 1
-    knowledge_base = knowledge_home.open_knowledge_base(home, shared_embedder(), seed=False)
-    try:
-        added = knowledge_home.add_documents(knowledge_base, files, timezone)
-    except ValueError as exc:
-        print(f"cannot add: {exc}", file=sys.stderr)
-        return 1
-    try:
-        skipped: list[str] = []
-        sessions = knowledge_home.add_to_schedule(home, files, timezone, skipped)
-    except (AgendaError, ValueError) as exc:
-        print(f"cannot read the agenda: {exc}", file=sys.stderr)
-        return 1
-    knowledge_base.save(knowledge_home.knowledge_dir(home))
-    for doc_id in added:
-        count = sum(1 for p in knowledge_base.passages if p.doc_id == doc_id)
-        print(f"added {doc_id}: {count} passages")
-    if sessions:
-        print(f"schedule {knowledge_home.schedule_path(home)}: {sessions} sessions added ({timezone})")
-    for name in skipped:
-        print(f"{name}: added as a document; its timed headings do not read as an agenda", file=sys.stderr)
-    print(
-        f"knowledge base {knowledge_home.knowledge_dir(home)}: "
-        f"{len(knowledge_base.documents())} documents, {len(knowledge_base)} passages"
-    )
-    return 0
-
-
 def run_kb_ask(question: str, home: Path | None, now: str | None = None) -> int:
     from assistant.local.runtime import LocalCloud, default_home
 
@@ -347,3 +324,195 @@ def run_chat(sender: str, home: Path | None, now: str | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# -- the content team's library: kb upload, status, list, remove, eval ------------------------------------
+
+
+def run_library(args: argparse.Namespace) -> int:
+    from assistant import bootstrap
+    from assistant.services.library import Refused
+
+    try:
+        library = bootstrap.content_library(
+            stack=args.stack, home=args.home, timezone=getattr(args, "timezone", None)
+        )
+    except (LookupError, ValueError) as exc:
+        print(f"cannot reach the knowledge base: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.kb_command == "upload":
+            return _upload(library, args.paths, wait=args.wait)
+        if args.kb_command == "status":
+            return _status(library)
+        if args.kb_command == "list":
+            return _list(library)
+        if args.kb_command == "remove":
+            return _remove(library, args.name, wait=args.wait)
+        return _eval(library, args.questions, k=args.k, as_json=args.json)
+    except Refused as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+
+
+def _upload(library: Any, paths: list[Path], *, wait: bool) -> int:
+    import time
+
+    from assistant.services.library import Refused, check, expand
+
+    files = expand(paths)
+    if not files:
+        print("nothing to upload", file=sys.stderr)
+        return 1
+    problems = []
+    for path in files:
+        try:
+            check(path)
+        except Refused as exc:
+            problems.append(str(exc))
+    if problems:
+        # Nothing is uploaded when anything is refused: a half-published set is harder to reason about.
+        for problem in problems:
+            print(f"refused: {problem}", file=sys.stderr)
+        print("nothing was uploaded", file=sys.stderr)
+        return 1
+    since = time.time()
+    published = library.upload(files, _progress("uploading"))
+    for line in published.lines:
+        print(line)
+    for warning in published.warnings:
+        print(warning, file=sys.stderr)
+    job = published.job
+    if job is None and wait:
+        job = library.follow(since, _progress("ingesting"))
+    if job is None:
+        print(f"uploaded to {library.where}; the ingestion starts by itself (assistant kb status)")
+        return 0
+    return _report(job, library.failures())
+
+
+def _report(job: Any, failures: list[tuple[str, str]]) -> int:
+    print(
+        f"ingestion {job.job_id}: {job.status}: {job.scanned} scanned, {job.indexed} indexed, "
+        f"{job.deleted} deleted, {job.failed} failed"
+    )
+    for name, reason in failures:
+        print(f"  failed: {name}: {reason}")
+    for reason in job.failure_reasons if not failures else ():
+        print(f"  failed: {reason}")
+    return 0 if job.status == "COMPLETE" and not job.failed else 2
+
+
+def _status(library: Any) -> int:
+    job = library.latest()
+    if job is None:
+        print(f"no ingestion yet in {library.where}")
+        return 0
+    started = _when(job.started_at)
+    print(f"{library.where}: last ingestion started {started}")
+    return _report(job, library.failures())
+
+
+def _list(library: Any) -> int:
+    rows = library.documents()
+    print(f"{'document':32} {'title':34} {'size':>9} {'passages':>8}  ingested")
+    for status, title, size, passages in rows:
+        name = status.uri.rsplit("/", 1)[-1]
+        shown = "-" if passages is None else str(passages)
+        state = "" if status.status == "INDEXED" else f"  {status.status}: {status.reason or ''}"
+        print(
+            f"{name[:32]:32} {title[:34]:34} {_size(size):>9} {shown:>8}  {_when(status.updated_at)}{state}"
+        )
+    print(f"{len(rows)} documents in {library.where}")
+    return 0
+
+
+def _remove(library: Any, name: str, *, wait: bool) -> int:
+    import time
+
+    since = time.time()
+    if not library.remove(name):
+        print(f"no document named {name} in {library.where}", file=sys.stderr)
+        return 1
+    print(f"removed {name}")
+    if wait:
+        job = library.follow(since, _progress("ingesting"))
+        if job is not None:
+            return _report(job, library.failures())
+    return 0
+
+
+def _eval(library: Any, questions_path: Path | None, *, k: int, as_json: bool) -> int:
+    from assistant.local.knowledge_home import sample_knowledge_dir
+    from assistant.services.library import evaluate, read_questions
+
+    path = questions_path or sample_knowledge_dir() / "eval" / "starter.jsonl"
+    try:
+        questions = read_questions(path.read_text(encoding="utf-8").splitlines())
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {path.name}: {exc}", file=sys.stderr)
+        return 1
+    with library.asking() as ask:
+        report = evaluate(questions, library.retrieve, ask, k=k, progress=_progress("asking"))
+    summary = report.summary()
+    if as_json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print(f"{summary['questions']} questions against {library.where}")
+    for label, key in (
+        (f"expected document retrieved (hit@{k})", "hit_at_k"),
+        ("answers with every expected fact", "fact_accuracy"),
+        ('unanswerable questions answered "I don\'t know"', "dont_know_accuracy"),
+    ):
+        value = summary[key]
+        print(f"  {label:52} {'-' if value is None else f'{value:.0%}'}")
+    label = 'answerable questions answered "I don\'t know"'
+    print(f"  {label:52} {summary['answered_dont_know']}")
+    misses = report.misses()
+    if misses:
+        print("\nto look at:")
+    for outcome in misses:
+        q = outcome.question
+        why = []
+        if outcome.hit is False:
+            found = ", ".join(outcome.retrieved) or "nothing"
+            why.append(f"expected {q.document}, retrieved {found}")
+        if q.answerable and outcome.dont_know:
+            why.append('answered "I don\'t know"')
+        elif q.answerable and not outcome.facts_found:
+            missing = [f for f in q.facts if f.lower() not in outcome.reply.lower()]
+            why.append(f"missing {', '.join(repr(f) for f in missing)}")
+        elif not q.answerable and not outcome.dont_know:
+            why.append("answered, though the documents should not know")
+        reply = " ".join(outcome.reply.split())[:160]
+        print(f"- {q.question}\n    {'; '.join(why)}\n    got: {reply}")
+    return 0
+
+
+def _progress(label: str) -> Callable[[str, int, int], None]:
+    """A progress bar on stderr (only when it is a terminal)."""
+    interactive = sys.stderr.isatty()
+
+    def show(what: str, done: int, total: int) -> None:
+        if not interactive or total <= 0:
+            return
+        width = 24
+        filled = int(width * done / total)
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what[:40]:40}", end="",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    return f"{size / 1024:.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+def _when(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.fromtimestamp(moment).astimezone().strftime("%Y-%m-%d %H:%M")

@@ -39,6 +39,11 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("META_API_VERSION", "v20.0", "Meta Graph API version passed to SendWhatsAppMessage"),
     Variable("KNOWLEDGE_BASE_ID", None, "Bedrock knowledge base id"),
+    Variable(
+        "KNOWLEDGE_DATA_SOURCE_ID",
+        "",
+        "The knowledge base's S3 data source, whose ingestion jobs the ingestion trigger starts",
+    ),
     Variable("GENERATION_MODEL_ARN", None, "Model ARN used by RetrieveAndGenerate and Converse"),
     Variable("GUARDRAIL_ID", None, "Bedrock guardrail id, applied to every generation"),
     Variable("GUARDRAIL_VERSION", None, "Published guardrail version"),
@@ -127,6 +132,7 @@ class Settings:
     guardrail_id: str
     guardrail_version: str
     meta_api_version: str = "v20.0"
+    knowledge_data_source_id: str = ""
     retrieval_results: int = 5
     help_desk: str = ""
     languages: tuple[str, ...] = SUPPORTED
@@ -238,6 +244,7 @@ class Settings:
             hash_key_secret_arn=values["HASH_KEY_SECRET_ARN"],
             meta_api_version=version,
             knowledge_base_id=values["KNOWLEDGE_BASE_ID"],
+            knowledge_data_source_id=values["KNOWLEDGE_DATA_SOURCE_ID"],
             generation_model_arn=values["GENERATION_MODEL_ARN"],
             guardrail_id=values["GUARDRAIL_ID"],
             guardrail_version=values["GUARDRAIL_VERSION"],

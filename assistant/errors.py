@@ -47,3 +47,7 @@ class UnusableAudio(PermanentError):
             raise ValueError("unknown reason")
         super().__init__(f"unusable audio: {reason}")
         self.reason = reason
+
+
+class IngestionBusy(RetryableError):
+    """An ingestion job is already running on the data source: try again once it is over."""

@@ -345,3 +345,58 @@ class Transcriber(Protocol):
         codes the event serves; one alone forces that language. ``deadline`` (epoch seconds): raise
         ``RetryableError`` rather than run past it."""
         ...
+
+
+# -- the knowledge base's ingestion (content teams) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionJob:
+    """One ingestion job of the knowledge base's data source, as the service reports it."""
+
+    job_id: str
+    status: str
+    """STARTING, IN_PROGRESS, COMPLETE, FAILED, STOPPING or STOPPED."""
+    started_at: float | None = None
+    """Epoch seconds."""
+    updated_at: float | None = None
+    scanned: int = 0
+    indexed: int = 0
+    """New and modified documents indexed."""
+    deleted: int = 0
+    failed: int = 0
+    failure_reasons: tuple[str, ...] = ()
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("STARTING", "IN_PROGRESS", "STOPPING")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentStatus:
+    """A document of the knowledge base and how its ingestion went."""
+
+    uri: str
+    status: str
+    """INDEXED, FAILED, PENDING, IN_PROGRESS, DELETING, ... (the service's word)."""
+    reason: str | None = None
+    updated_at: float | None = None
+
+
+class Ingestion(Protocol):
+    """The knowledge base's ingestion jobs (Bedrock's ``bedrock-agent`` API; moto has none)."""
+
+    def start(self, token: str) -> IngestionJob:
+        """Start a job; ``token`` makes a retried start the same job. Raises ``IngestionBusy`` when one is
+        already running."""
+        ...
+
+    def latest(self) -> IngestionJob | None:
+        """The most recently started job, if any."""
+        ...
+
+    def get(self, job_id: str) -> IngestionJob: ...
+
+    def documents(self) -> list[DocumentStatus]:
+        """Every document the knowledge base knows, with its ingestion status."""
+        ...

@@ -109,9 +109,14 @@ def add_to_schedule(home: Path, paths: list[Path], timezone: str, skipped: list[
             raise AgendaError(f"{path.name}: cannot be read as an agenda ({type(exc).__name__})") from None
         added += len(found)
         schedule = schedule.merge(found)
+    save_schedule(home, schedule)
+    return added
+
+
+def save_schedule(home: Path, schedule: Schedule) -> None:
+    """Write the home's schedule whole (a partial file, then one rename)."""
     target = schedule_path(home)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(schedule.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
     partial.replace(target)
-    return added

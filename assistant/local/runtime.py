@@ -6,7 +6,9 @@
 - socialmessaging's status events: the stand-in queues a ``sent`` status for what it sent; ``drain`` publishes
   them to the inbound topic, as the service does.
 - Lambda: a poller per SQS event source that calls the handler with a Lambda-shaped event, deletes what
-  succeeded, honours ``batchItemFailures``; moto moves a record to its DLQ after ``maxReceiveCount``.
+  succeeded, honours ``batchItemFailures``; moto moves a record to its DLQ after ``maxReceiveCount``. A queue
+  fed by a bucket's notifications (IngestQueue) is created but not polled: the twin sets up no notifications,
+  and locally documents go straight into the home's knowledge base (``assistant kb add``/``upload``).
 - Time: the functions run on ``cloud.clock``, a ``VirtualClock``. A record that failed (or whose invocation
   died) comes back when the queue's visibility timeout has passed in virtual time, as on AWS; when only such
   records are left, ``drain`` moves the clock to the earliest of them instead of waiting.
@@ -328,7 +330,13 @@ class LocalCloud:
         # Fresh services on this run's clock (a process may run several local clouds, as the tests do).
         bootstrap.configure(clock=self.clock)
         self._exit.callback(bootstrap.configure)
-        for spec in functions(self.template):
+        notified = {
+            self._resolve(notification["Queue"])
+            for bucket in resources_of(self.template, "AWS::S3::Bucket").values()
+            for notification in (bucket.get("NotificationConfiguration") or {}).get("QueueConfigurations", [])
+        }
+        specs = [spec for spec in functions(self.template) if self._resolve(spec.queue) not in notified]
+        for spec in specs:
             module_name, _, attribute = spec.handler.rpartition(".")
             handler = getattr(importlib.import_module(module_name), attribute)
         # powertools' Logger keeps the stream it found when the handler module was first imported: point it
@@ -339,7 +347,7 @@ class LocalCloud:
                 # ...and give it back the process's real stdout when this run ends, before the log file
                 # closes (not ``sys.stdout``, which may be a capture that is closed before the next run).
                 self._exit.callback(_set_stream, log_handler, sys.__stdout__ or sys.stdout)
-        for spec in functions(self.template):
+        for spec in specs:
             module_name, _, attribute = spec.handler.rpartition(".")
             handler = getattr(importlib.import_module(module_name), attribute)
             queue_arn = self._resolve(spec.queue)
@@ -552,12 +560,15 @@ class LocalCloud:
 
         sqs = boto3.client("sqs")
         counts = {}
+        # The dead-letter queues of the polled queues (one of a queue the twin does not poll stays empty).
+        polled = {poller.queue_arn for poller in self._pollers}
         for name, props in resources_of(self.template, "AWS::SQS::Queue").items():
-            if "RedrivePolicy" not in props:
+            if "RedrivePolicy" in props and self._arns[name] in polled:
+                dead = self._resolve(props["RedrivePolicy"]["deadLetterTargetArn"]).rsplit(":", 1)[-1]
                 attrs = sqs.get_queue_attributes(
-                    QueueUrl=self._refs[name], AttributeNames=["ApproximateNumberOfMessages"]
+                    QueueUrl=self._refs[dead], AttributeNames=["ApproximateNumberOfMessages"]
                 )["Attributes"]
-                counts[name] = int(attrs["ApproximateNumberOfMessages"])
+                counts[dead] = int(attrs["ApproximateNumberOfMessages"])
         return counts
 
     # -- state in the home directory ------------------------------------------------------------------------

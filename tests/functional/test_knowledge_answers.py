@@ -199,7 +199,7 @@ def test_kb_add_rejects_an_unsupported_file(tmp_path: Path, capsys: pytest.Captu
     bad.write_bytes(b"PK")
     code, _, err = run(capsys, "kb", "add", str(bad), "--home", str(tmp_path / "home"))
     assert code == 1
-    assert "cannot add" in err
+    assert "slides.pptx: not a document or agenda file" in err
 
 
 def test_chat_shows_read_typing_and_the_reply(

@@ -361,7 +361,9 @@ def test_save_and_load_give_the_same_results(
     tmp_path: Path, knowledge: KnowledgeBase, embedder: E5Embedder
 ) -> None:
     knowledge.save(tmp_path / "index")
-    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == [
+    knowledge.save(tmp_path / "index")  # a second save replaces the first, leaving no stale files
+    names = sorted(p.name for p in (tmp_path / "index").iterdir())
+    assert [re.sub(r"-[0-9a-f]{12}\.", ".", n) for n in names] == [
         "passages.json",
         "unit-vectors.npy",
         "units.json",
@@ -517,3 +519,27 @@ def _one_passage(text: str) -> list[Hit]:
 def test_a_price_or_a_count_must_be_of_what_was_asked(question: str, text: str, answered: bool) -> None:
     result = answer(question, _one_passage(text), BagOfWords(), threshold=0.0)
     assert (result.text is not None) is answered
+
+
+def test_a_save_cut_short_leaves_the_previous_knowledge_base_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_module = importlib.import_module("assistant.local.engine.index")
+    first = KnowledgeBase(BagOfWords())
+    first.add([Document(doc_id="a.md", title="A", uri="u", text="# A\n\nThe keynote is in Auditorium A.")])
+    first.save(tmp_path)
+    second = KnowledgeBase(BagOfWords())
+    second.add([Document(doc_id="b.md", title="B", uri="u", text="# B\n\nLunch is in the Dining Hall.")])
+    real = index_module._write_atomically
+
+    def dies_before_the_manifest(path: Path, data: bytes) -> None:
+        if path.name == "passages.json":
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(index_module, "_write_atomically", dies_before_the_manifest)
+    with pytest.raises(KeyboardInterrupt):
+        second.save(tmp_path)
+    loaded = KnowledgeBase.load(tmp_path, BagOfWords())
+    assert loaded.documents() == ["a.md"]
+    assert loaded.search("keynote")[0].passage.doc_id == "a.md"

@@ -10,6 +10,8 @@ one query embedding, not one per unit.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import threading
 from collections.abc import Iterable
@@ -202,20 +204,35 @@ class KnowledgeBase:
         return [Hit(self._passages[i], float(scores[i])) for i in order]
 
     def save(self, directory: Path) -> None:
-        """Write the passages and their units' vectors (no pickle: JSON and ``.npy`` are plain data)."""
+        """Write the passages and their units' vectors (no pickle: JSON and ``.npy`` are plain data).
+
+        All or nothing: the units and vectors go to files named after their content, then ``passages.json``,
+        which names them, replaces the old one in one rename. A save cut short (Ctrl-C, a crash) leaves the
+        previous knowledge base whole; the previous version's files are removed once the new one stands."""
         directory.mkdir(parents=True, exist_ok=True)
+        units = list(self._units)
+        units_json = json.dumps(units, ensure_ascii=False)
+        version = hashlib.sha256(units_json.encode()).hexdigest()[:12]
+        units_file, vectors_file = f"units-{version}.json", f"unit-vectors-{version}.npy"
+        _write_atomically(directory / units_file, units_json.encode())
+        vectors = io.BytesIO()
+        np.save(vectors, self.embed(units), allow_pickle=False)
+        _write_atomically(directory / vectors_file, vectors.getvalue())
         payload = {
             "format": FORMAT_VERSION,
             "model": _model_name(self._embedder),
+            "units_file": units_file,
+            "vectors_file": vectors_file,
             "passages": [asdict(p) for p in self._passages],
         }
-        (directory / PASSAGES_FILE).write_text(
-            json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8"
+        _write_atomically(
+            directory / PASSAGES_FILE, json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8")
         )
-        units = list(self._units)
-        (directory / UNITS_FILE).write_text(json.dumps(units, ensure_ascii=False), encoding="utf-8")
-        np.save(directory / UNIT_VECTORS_FILE, self.embed(units), allow_pickle=False)
-        (directory / VECTORS_FILE).unlink(missing_ok=True)  # format 1's passage vectors
+        for stale in (VECTORS_FILE, UNITS_FILE, UNIT_VECTORS_FILE):  # earlier formats' names
+            (directory / stale).unlink(missing_ok=True)
+        for old in (*directory.glob("units-*.json"), *directory.glob("unit-vectors-*.npy")):
+            if old.name not in (units_file, vectors_file):
+                old.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path, embedder: Embedder) -> KnowledgeBase:
@@ -227,14 +244,22 @@ class KnowledgeBase:
         knowledge = cls(embedder)
         knowledge._passages = [Passage(**item) for item in payload["passages"]]
         current = payload.get("format") == FORMAT_VERSION and payload.get("model") == _model_name(embedder)
-        if current and (directory / UNITS_FILE).exists():
-            units = json.loads((directory / UNITS_FILE).read_text(encoding="utf-8"))
-            vectors = np.load(directory / UNIT_VECTORS_FILE, allow_pickle=False)
+        units_path = directory / str(payload.get("units_file") or UNITS_FILE)
+        vectors_path = directory / str(payload.get("vectors_file") or UNIT_VECTORS_FILE)
+        if current and units_path.exists() and vectors_path.exists():
+            units = json.loads(units_path.read_text(encoding="utf-8"))
+            vectors = np.load(vectors_path, allow_pickle=False)
             if len(units) != (vectors.shape[0] if vectors.ndim == 2 else 0):
                 raise ValueError(f"{directory}: {len(units)} units but {vectors.shape[0]} vectors")
             knowledge._units = {str(t): vectors[i].astype(np.float32) for i, t in enumerate(units)}
         knowledge._reindex()  # embeds whatever is missing
         return knowledge
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def _model_name(embedder: Embedder) -> str:
