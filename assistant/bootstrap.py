@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from assistant.adapters.agenda import AgendaFile
+from assistant.adapters.analytics import DynamoDBAnalytics
 from assistant.adapters.aws import client
 from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine, title_of
 from assistant.adapters.dynamodb import DynamoDBConversationStore
@@ -28,7 +29,9 @@ from assistant.adapters.system import HmacHasher, PowertoolsMetrics, SystemClock
 from assistant.config import ConfigurationError, Settings
 from assistant.ports import (
     Agenda,
+    AnalyticsStore,
     AnswerEngine,
+    Categorizer,
     Clock,
     ConversationStore,
     Hasher,
@@ -42,6 +45,7 @@ from assistant.ports import (
 )
 from assistant.services.admission import AdmissionLimits
 from assistant.services.agenda import AgendaDesk
+from assistant.services.analytics import CategorizeService
 from assistant.services.answering import AnswerService
 from assistant.services.inbound import InboundPolicy, InboundService
 from assistant.services.ingestion import IngestionTrigger
@@ -58,6 +62,8 @@ class Core:
     store: ConversationStore
     messenger: Messenger
     metrics: MetricsSink
+    analytics: AnalyticsStore | None = None
+    """The organizers' counters: in the conversation table (none when another store was given)."""
 
 
 def limits_of(settings: Settings) -> AdmissionLimits:
@@ -82,9 +88,13 @@ def build_core(
     metrics: MetricsSink | None = None,
 ) -> Core:
     clock = clock or SystemClock()
+    analytics = (
+        None if store is not None else DynamoDBAnalytics(client("dynamodb"), settings.table_name, clock)
+    )
     return Core(
         settings=settings,
         clock=clock,
+        analytics=analytics,
         store=store
         or DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits_of(settings), clock),
         # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
@@ -110,6 +120,7 @@ def build_inbound(
         publisher=publisher or SNSPublisher(client("sns"), core.settings.processed_topic_arn),
         hasher=hasher,
         metrics=core.metrics,
+        analytics=core.analytics,
         policy=InboundPolicy(
             max_text_chars=core.settings.max_text_chars,
             allowed_user_keys=allowed,
@@ -230,6 +241,7 @@ def build_answer(
         confirm_wait_seconds=core.settings.send_confirm_wait_seconds,
         voice=voice or build_voice(core),
         max_audio_seconds=core.settings.max_audio_seconds,
+        analytics=core.analytics,
     )
 
 
@@ -275,6 +287,49 @@ def ingestion_trigger() -> IngestionTrigger:
     return build_ingestion_trigger(settings_from(), clock=next(iter(_clock), None))
 
 
+def build_categorizer(core: Core) -> Categorizer:
+    """The categorizer ``CATEGORIZER`` names (each imported only when chosen)."""
+    settings = core.settings
+    if settings.categorizer == "local":
+        from assistant.local.categorizer import LocalCategorizer
+        from assistant.local.runtime import shared_embedder
+
+        return LocalCategorizer(shared_embedder(), cap=settings.category_cap)
+    from assistant.adapters.categorizer import BedrockCategorizer
+
+    return BedrockCategorizer(
+        client("bedrock-runtime", attempts=1, read_timeout=BEDROCK_CALL_TIMEOUT_SECONDS),
+        model_arn=settings.generation_model_arn,
+        guardrail_id=settings.guardrail_id,
+        guardrail_version=settings.guardrail_version,
+        clock=core.clock,
+        cap=settings.category_cap,
+    )
+
+
+def build_categorize(
+    core: Core, *, categorizer: Categorizer | None = None, analytics: AnalyticsStore | None = None
+) -> CategorizeService:
+    from assistant.services.categories import parse_predefined
+
+    store = analytics or core.analytics
+    if store is None:
+        raise ConfigurationError("the categorizer needs the analytics store (the conversation table)")
+    return CategorizeService(
+        categorizer=categorizer or build_categorizer(core),
+        store=store,
+        metrics=core.metrics,
+        clock=core.clock,
+        predefined=tuple(parse_predefined(",".join(core.settings.categories))),
+        cap=core.settings.category_cap,
+    )
+
+
+@cache
+def categorize_service() -> CategorizeService:
+    return build_categorize(build_core(settings_from(), clock=next(iter(_clock), None)))
+
+
 @cache
 def inbound_service() -> InboundService:
     return build_inbound(build_core(settings_from(), clock=next(iter(_clock), None)))
@@ -290,6 +345,7 @@ def reset() -> None:
     inbound_service.cache_clear()
     answer_service.cache_clear()
     ingestion_trigger.cache_clear()
+    categorize_service.cache_clear()
 
 
 # -- the content team's library (the `assistant kb` commands) ----------------------------------------------
@@ -379,3 +435,20 @@ def stack_engine(outputs: Mapping[str, str]) -> AnswerEngine:
         metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )
     return build_engine(core)
+
+
+def organizer_report(*, stack: str | None, home: Path | None) -> dict[str, Any]:
+    """The organizers' figures: a deployed stack's (``--stack`` or ``$ASSISTANT_STACK``: its conversation
+    table), else the local twin's in ``home``."""
+    stack = stack or os.environ.get(STACK_VARIABLE) or None
+    if not stack:
+        from assistant.local.report import report_for_home
+        from assistant.local.runtime import default_home
+
+        return report_for_home(home or default_home())
+    outputs = stack_outputs(stack)
+    table = outputs.get("ConversationTableName")
+    if not table:
+        raise LookupError(f"stack {stack} has no output ConversationTableName")
+    clock = SystemClock()
+    return DynamoDBAnalytics(client("dynamodb"), table, clock).report(clock.now())

@@ -4,6 +4,9 @@ assistant replay EVENTS.jsonl [--out OUT.jsonl] [--home DIR] [--media DIR]
 assistant kb add PATH... [--home DIR]
 assistant kb ask "QUESTION" [--home DIR]
 assistant chat [--from NUMBER] [--home DIR]   (a line "/voice path/to/note.ogg" sends a voice note)
+assistant kb upload|status|list|remove|eval ... [--home DIR | --stack NAME]
+assistant report [--json] [--home DIR | --stack NAME]
+assistant serve [--home DIR] [--port 8000]
 """
 
 from __future__ import annotations
@@ -83,11 +86,30 @@ def main(argv: list[str] | None = None) -> int:
     kb_ask.add_argument("question")
     kb_ask.add_argument("--home", type=Path, help=HOME_HELP)
     kb_ask.add_argument("--now", type=_moment, help=NOW_HELP)
+    serve = commands.add_parser(
+        "serve", help="the organizers' dashboard and a chat page to try the assistant, on the local pipeline"
+    )
+    serve.add_argument("--home", type=Path, help=HOME_HELP)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: only this machine)"
+    )
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--now", type=_moment, help=NOW_HELP)
+    report = commands.add_parser("report", help="what attendees ask: the organizers' dashboard figures")
+    report.add_argument("--home", type=Path, help=HOME_HELP)
+    report.add_argument(
+        "--stack", help="a deployed stack (its CloudFormation name; default $ASSISTANT_STACK)"
+    )
+    report.add_argument("--json", action="store_true", help="print one JSON object")
     chat = commands.add_parser("chat", help="chat as an attendee through the full local pipeline")
     chat.add_argument("--from", dest="sender", default="15550100100", help="the attendee's WhatsApp number")
     chat.add_argument("--home", type=Path, help=HOME_HELP)
     chat.add_argument("--now", type=_moment, help=NOW_HELP)
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return run_serve(args.home, args.host, args.port, args.now)
+    if args.command == "report":
+        return run_report(args.home, args.stack, as_json=args.json)
     if args.command == "replay":
         return run_replay(args.events, args.out, args.home, args.media)
     if args.command == "kb" and args.kb_command == "add":
@@ -516,3 +538,51 @@ def _when(moment: float | None) -> str:
     if moment is None:
         return "-"
     return datetime.fromtimestamp(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def run_report(home: Path | None, stack: str | None, *, as_json: bool) -> int:
+    from assistant import bootstrap
+
+    try:
+        figures = bootstrap.organizer_report(stack=stack, home=home)
+    except (LookupError, ValueError) as exc:
+        print(f"cannot read the figures: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(figures, indent=1, ensure_ascii=False))
+        return 0
+    print(f"{figures['questions']} questions, {figures['unique_users']} attendees")
+    print("categories:")
+    for category in figures["categories"]:
+        print(f"  {category['count']:5}  {category['name']}")
+    volumes = ", ".join(f"{k} {v}" for k, v in sorted(figures["volumes"].items())) or "-"
+    print(f"by type: {volumes}")
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(figures["sources"].items())) or "-"
+    print(f"answers: {sources}")
+    latency = figures["latency"]
+    if latency["p50"] is not None:
+        print(f"answer time: p50 <= {latency['p50']:g} s, p95 <= {latency['p95']:g} s")
+    feedback = figures["feedback"]
+    positive, negative, other = feedback["positive"], feedback["negative"], feedback["other"]
+    print(f"feedback: {positive} positive, {negative} negative, {other} other")
+    for group in figures["unanswered"]:
+        print(f"unanswered in {group['category']}:")
+        for question in group["questions"][:10]:
+            print(f"  - {question}")
+    return 0
+
+
+def run_serve(home: Path | None, host: str, port: int, now: str | None) -> int:
+    from assistant.local.report import build_report
+    from assistant.local.runtime import LocalCloud, default_home
+    from assistant.local.web import serve
+
+    with LocalCloud(home or default_home(), now=now) as cloud:
+        serve(
+            cloud,
+            host=host,
+            port=port,
+            report=lambda: build_report(cloud),
+            announce=lambda url: print(f"dashboard {url}/dashboard · chat {url}/chat", file=sys.stderr),
+        )
+    return 0

@@ -72,6 +72,18 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("MAX_TEXT_CHARS", "1500", "Longest text accepted; longer text gets a polite static reply"),
     Variable(
+        "CATEGORIZER",
+        "off",
+        "How questions are categorized for the organizers' dashboard: bedrock (Converse), local (embeddings,"
+        " the embedded default) or off",
+    ),
+    Variable(
+        "CATEGORIES",
+        "",
+        "The organizers' preferred categories, comma-separated, used first; empty: a generic event set",
+    ),
+    Variable("CATEGORY_CAP", "12", "Most categories kept; a question fitting none of them counts as Other"),
+    Variable(
         "TRANSCRIBER",
         "off",
         "Speech to text for voice notes: transcribe (Amazon Transcribe), sagemaker (Whisper on a SageMaker"
@@ -115,6 +127,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
 ENVIRONMENT_NAMES: frozenset[str] = frozenset(v.name for v in ENVIRONMENT)
 
 TRANSCRIBERS = ("transcribe", "sagemaker", "local", "off")
+CATEGORIZERS = ("bedrock", "local", "off")
 
 MARGIN_SECONDS = 30
 """Added to a function's timeout for the lifetime of what one invocation owns (an inbound attempt, an
@@ -142,6 +155,9 @@ class Settings:
     assistant_now: datetime | None = None
     """Aware, in the event's time zone; None: the real clock."""
     max_text_chars: int = 1500
+    categorizer: str = "off"
+    categories: tuple[str, ...] = ()
+    category_cap: int = 12
     transcriber: str = "off"
     transcribe_languages: tuple[str, ...] = ()
     """Amazon Transcribe language codes; empty: those of ``languages``."""
@@ -166,6 +182,8 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        if self.categorizer not in CATEGORIZERS:
+            raise ConfigurationError(f"CATEGORIZER must be one of {', '.join(CATEGORIZERS)}")
         if self.transcriber not in TRANSCRIBERS:
             raise ConfigurationError(f"TRANSCRIBER must be one of {', '.join(TRANSCRIBERS)}")
         if self.transcriber in ("transcribe", "sagemaker") and not self.media_bucket:
@@ -255,6 +273,9 @@ class Settings:
             agenda_uri=values["AGENDA_URI"],
             assistant_now=now,
             max_text_chars=positive("MAX_TEXT_CHARS"),
+            categorizer=values["CATEGORIZER"].lower(),
+            categories=tuple(c.strip() for c in values["CATEGORIES"].split(",") if c.strip()),
+            category_cap=positive("CATEGORY_CAP"),
             transcriber=values["TRANSCRIBER"].lower(),
             transcribe_languages=tuple(
                 dict.fromkeys(x.strip() for x in values["TRANSCRIBE_LANGUAGES"].split(",") if x.strip())

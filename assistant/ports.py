@@ -400,3 +400,78 @@ class Ingestion(Protocol):
     def documents(self) -> list[DocumentStatus]:
         """Every document the knowledge base knows, with its ingestion status."""
         ...
+
+
+# -- what attendees ask (organizers) ------------------------------------------------------------------------
+
+
+class Categorizer(Protocol):
+    """Puts a question into one of a small, stable set of categories."""
+
+    def categorize(self, question: str, known: list[str]) -> str:
+        """The category of ``question``: one of ``known`` (the categories so far, predefined first) when one
+        fits, else a new short name (2-4 words, Title Case). Never raises for a question it cannot place:
+        it answers ``OTHER_CATEGORY``."""
+        ...
+
+
+OTHER_CATEGORY = "Other"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRecord:
+    """A categorized question, as the analytics store counts it (no text but a redacted one, with a TTL)."""
+
+    message_key: str
+    user_key: str
+    category: str
+    kind: str
+    bucket: int
+    """Start (epoch seconds) of its time bucket."""
+    day: str
+    redacted: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    message_key: str
+    source: str
+    latency_seconds: float
+    bucket: int
+
+
+class AnalyticsStore(Protocol):
+    """Counters for the organizers' dashboard, each message counted exactly once (its marker and its
+    counters are one write)."""
+
+    def categories(self) -> list[str]:
+        """The categories counted so far, most used first."""
+        ...
+
+    def question_recorded(self, message_key: str) -> bool: ...
+
+    def record_question(self, record: QuestionRecord) -> bool:
+        """Count a categorized question; False when it was counted before (a redelivery)."""
+        ...
+
+    def record_answer(self, record: AnswerRecord) -> bool:
+        """Count an answer's source and latency; False when it was counted before."""
+        ...
+
+    def join(self, message_key: str) -> None:
+        """Once both the category and the source of a message are known, count the source under the
+        category and keep an unanswered question's redacted text; once only, whoever calls it."""
+        ...
+
+    def remember_reply(self, reply_key: str, message_key: str) -> None:
+        """Our reply ``reply_key`` (a keyed hash of its wamid) answered the question ``message_key``."""
+        ...
+
+    def record_reaction(self, reaction_key: str, reply_key: str, kind: str, bucket: int) -> bool:
+        """Count a reaction to one of our replies as feedback on that answer, once; False when the reply
+        is not ours (or no longer known) or the reaction was counted before."""
+        ...
+
+    def report(self, now: float) -> dict[str, Any]:
+        """The dashboard's figures (``services.analytics.build_report``)."""
+        ...

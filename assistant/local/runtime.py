@@ -277,6 +277,7 @@ class LocalCloud:
         # notes are heard by faster-whisper, with the ffmpeg this machine has (no Lambda layer here).
         env["AGENDA_URI"] = str(knowledge_home.schedule_path(self.home))
         env["TRANSCRIBER"] = "local"
+        env["CATEGORIZER"] = "local"
         env["FFMPEG_PATH"] = ""
         if self._now:
             env["ASSISTANT_NOW"] = self._now
@@ -356,6 +357,10 @@ class LocalCloud:
                 QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"]
             )["Attributes"]["VisibilityTimeout"]
             self._pollers.append(Poller(spec, queue_url, queue_arn, handler, float(timeout)))
+
+    def table_name(self) -> str:
+        """The conversation table (the functions' ``TABLE_NAME``)."""
+        return self._tables[0]
 
     def media_objects(self) -> list[str]:
         """The keys in the media bucket (voice notes pass through it; none should stay)."""

@@ -17,8 +17,10 @@ from aws_lambda_powertools import Logger
 from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError, UnusableAudio
 from assistant.models.domain import Route
 from assistant.ports import (
+    AnalyticsStore,
     Answer,
     AnswerEngine,
+    AnswerRecord,
     Clock,
     ConversationStore,
     Messenger,
@@ -42,6 +44,8 @@ _REFUSALS = {
     "silent": "audio_unclear",
 }
 """The reply for each reason a voice note cannot be heard (``UnusableAudio.reason``)."""
+
+LATENCY_CEILING_SECONDS = 3600.0
 
 SEND_RESERVE_SECONDS = 15.0
 """Of the function's remaining time, what is kept for sending the reply and recording it."""
@@ -116,6 +120,7 @@ class AnswerService:
         typing_every: float = 20.0,
         voice: VoiceNotes | None = None,
         max_audio_seconds: int = 120,
+        analytics: AnalyticsStore | None = None,
     ) -> None:
         self._store = store
         self._messenger = messenger
@@ -129,6 +134,7 @@ class AnswerService:
         self._typing_every = typing_every
         self._voice = voice
         self._max_audio_seconds = max_audio_seconds
+        self._analytics = analytics
 
     def handle(self, question: ProcessedMessage, *, time_left: float | None = None) -> str:
         """Answer one question; ``time_left`` is what the function has left, in seconds."""
@@ -197,8 +203,31 @@ class AnswerService:
             source = "rejected"
         self._complete(question, owner)
         self._metrics.count("Answered", 1, Source=source)
+        self._count_answer(question, source)
         logger.info("answered", extra={**log, "source": source})
         return "answered"
+
+    def _count_answer(self, question: ProcessedMessage, source: str) -> None:
+        """The organizers' counters: the answer's source and latency, once (a failure costs only that)."""
+        if self._analytics is None:
+            return
+        from assistant.services.analytics import bucket_of
+
+        received = float(question.received_at or self._clock.now())
+        latency = max(0.0, self._clock.now() - received)
+        record = AnswerRecord(
+            message_key=question.message_key,
+            source=source,
+            # Over an hour is no answer time but old traffic replayed (or a backlog): not a latency figure.
+            latency_seconds=latency if latency <= LATENCY_CEILING_SECONDS else -1.0,
+            bucket=bucket_of(received),
+        )
+        try:
+            self._analytics.record_answer(record)
+            self._analytics.join(question.message_key)
+        except AssistantError as exc:
+            self._metrics.count("AnalyticsFailed")
+            logger.warning("could not count the answer for the dashboard", extra={"error": str(exc)})
 
     def _reply_to_voice(self, question: ProcessedMessage, deadline: float | None) -> tuple[str, str]:
         """A voice note is answered as if its words had been typed, after showing what was heard (so a

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from assistant.errors import AmbiguousOutcome, AssistantError, PermanentError, RetryableError
-from assistant.models.domain import Envelope, InboundMessage, Media, MessageKind, StatusEvent
+from assistant.models.domain import Envelope, InboundMessage, Media, MessageKind, Reaction, StatusEvent
 from assistant.ports import (
     Admission,
     AdmissionRequest,
+    AnalyticsStore,
     ConversationStore,
     Hasher,
     Messenger,
@@ -105,6 +106,7 @@ class InboundService:
         hasher: Hasher,
         metrics: MetricsSink,
         policy: InboundPolicy,
+        analytics: AnalyticsStore | None = None,
     ) -> None:
         self._store = store
         self._messenger = messenger
@@ -112,6 +114,7 @@ class InboundService:
         self._hasher = hasher
         self._metrics = metrics
         self._policy = policy
+        self._analytics = analytics
 
     def handle(self, envelope: Envelope) -> list[str]:
         """Handle every message and status; returns one outcome per message (for summaries and tests).
@@ -154,6 +157,13 @@ class InboundService:
             # Any status of a reply part (even "failed": the service took it) proves it went out; an
             # ambiguous send is resolved by this record instead of being sent twice.
             self._store.confirm_delivery(*ours)
+            if status.status == "sent" and self._analytics is not None:
+                # Which question this reply answered, by its keyed hash: a reaction to it is feedback.
+                try:
+                    self._analytics.remember_reply(self._hasher.key("reply", status.message_id), ours[0])
+                except AssistantError as exc:
+                    self._metrics.count("AnalyticsFailed")
+                    logger.warning("could not remember the reply", extra={"error": str(exc)})
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -164,6 +174,7 @@ class InboundService:
         if message.kind in _SILENT_KINDS:
             # A reaction is feedback on an answer, not a question: it gets no reply.
             self._metrics.count("SilentMessage", 1, Kind=message.kind.value)
+            self._count_feedback(message, mkey)
             logger.info("no reply needed", extra=log)
             return "silent"
 
@@ -203,6 +214,25 @@ class InboundService:
         self._metrics.count("StaticReply", 1, Reason=reason)
         self._deliver(message, mkey, admission, static)
         return reason
+
+    def _count_feedback(self, message: InboundMessage, mkey: str) -> None:
+        """A reaction to one of our replies counts as feedback on that answer, once."""
+        reaction = message.content
+        if self._analytics is None or not isinstance(reaction, Reaction) or reaction.removed:
+            return
+        from assistant.services.analytics import bucket_of, feedback_kind
+
+        kind = feedback_kind(reaction.emoji)
+        try:
+            counted = self._analytics.record_reaction(
+                mkey, self._hasher.key("reply", reaction.message_id), kind, bucket_of(message.timestamp)
+            )
+        except AssistantError as exc:
+            self._metrics.count("AnalyticsFailed")
+            logger.warning("could not count the feedback", extra={"error": str(exc)})
+            return
+        if counted:
+            self._metrics.count("Feedback", 1, Kind=kind)
 
     def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
         """The static reply this message gets whatever the store says, or None for a question."""

@@ -48,7 +48,11 @@ def leases_left(cloud: LocalCloud) -> list[str]:
 
 def settled(cloud: LocalCloud) -> None:
     assert leases_left(cloud) == []
-    assert cloud.dead_letters() == {"InboundDeadLetterQueue": 0, "AnswerDeadLetterQueue": 0}
+    assert cloud.dead_letters() == {
+        "InboundDeadLetterQueue": 0,
+        "AnswerDeadLetterQueue": 0,
+        "CategorizeDeadLetterQueue": 0,
+    }
 
 
 def is_text(message: dict[str, Any]) -> bool:

@@ -78,7 +78,11 @@ def test_sample_fixtures_give_one_answer_or_explanation_each_and_nothing_for_sta
     for name in texts + unsupported + voice:
         assert run(cloud, load_fixture(name)) == [], name
     assert cloud.metrics["MessageFailed 130472"] == 1
-    assert cloud.dead_letters() == {"InboundDeadLetterQueue": 0, "AnswerDeadLetterQueue": 0}
+    assert cloud.dead_letters() == {
+        "InboundDeadLetterQueue": 0,
+        "AnswerDeadLetterQueue": 0,
+        "CategorizeDeadLetterQueue": 0,
+    }
 
 
 def test_user_with_only_a_business_scoped_id_is_answered_by_that_id(cloud: LocalCloud) -> None:

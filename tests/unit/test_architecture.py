@@ -62,7 +62,12 @@ def test_inbound_handler_stays_free_of_heavy_libraries() -> None:
 def test_template_sets_exactly_the_variables_the_code_reads() -> None:
     template = load_template(ROOT / "template.yaml")
     specs = functions(template)
-    assert {s.logical_id for s in specs} == {"InboundFunction", "AnswerFunction", "IngestFunction"}
+    assert {s.logical_id for s in specs} == {
+        "InboundFunction",
+        "AnswerFunction",
+        "IngestFunction",
+        "CategorizeFunction",
+    }
     for spec in specs:
         assert set(spec.environment) == ENVIRONMENT_NAMES, spec.logical_id
 
