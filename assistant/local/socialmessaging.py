@@ -427,6 +427,7 @@ class SocialMessagingStandIn:
             except ServiceError:
                 self.rejected.append(record)
                 raise
+            record["messageId"] = message_id
             self.calls.append(record)
             self._queue_status(phone, message_id, message)
         if fault is not None:

@@ -1,4 +1,7 @@
 // The organizers' dashboard: fetches /api/report every 5 s and draws it (charts are inline SVG, made here).
+// On AWS (the page has a <meta name="auth">), organizers sign in first: Cognito's hosted UI, the
+// authorization-code flow with PKCE; the id token is kept in sessionStorage and sent as a bearer token.
+// Locally (`assistant serve`, no such tag) nothing signs in.
 "use strict";
 
 (() => {
@@ -194,6 +197,130 @@
     );
   }
 
+  // -- sign-in (AWS only) ----------------------------------------------------------------------------------------
+
+  const TOKEN_KEY = "dashboard.idToken";
+  const VERIFIER_KEY = "dashboard.pkceVerifier";
+  const STATE_KEY = "dashboard.oauthState";
+  const ATTEMPT_KEY = "dashboard.signInAt";
+  const RETRY_SIGN_IN_MS = 60000; // a failing sign-in must not bounce between here and the hosted UI
+  let auth = null; // { domain, clientId } on AWS
+
+  function base64url(bytes) {
+    let text = "";
+    for (const byte of new Uint8Array(bytes)) text += String.fromCharCode(byte);
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function randomString() {
+    return base64url(crypto.getRandomValues(new Uint8Array(32)));
+  }
+
+  function redirectUri() {
+    return `${location.origin}/dashboard`;
+  }
+
+  function tokenExpired(token) {
+    try {
+      const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return typeof payload.exp !== "number" || payload.exp * 1000 < Date.now() + 30000;
+    } catch {
+      return true;
+    }
+  }
+
+  async function signIn() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    const last = Number(sessionStorage.getItem(ATTEMPT_KEY) || 0);
+    if (Date.now() - last < RETRY_SIGN_IN_MS) throw new Error("sign-in failed");
+    sessionStorage.setItem(ATTEMPT_KEY, String(Date.now()));
+    const verifier = randomString();
+    const state = randomString();
+    sessionStorage.setItem(VERIFIER_KEY, verifier);
+    sessionStorage.setItem(STATE_KEY, state);
+    const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+    const query = new URLSearchParams({
+      response_type: "code",
+      client_id: auth.clientId,
+      redirect_uri: redirectUri(),
+      scope: "openid email",
+      state,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    location.assign(`${auth.domain}/oauth2/authorize?${query}`);
+    return new Promise(() => {}); // the page is leaving
+  }
+
+  function signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    const query = new URLSearchParams({ client_id: auth.clientId, logout_uri: redirectUri() });
+    location.assign(`${auth.domain}/logout?${query}`);
+  }
+
+  // Back from the hosted UI with ?code=&state=: trade the code (and the PKCE verifier) for tokens.
+  async function completeSignIn() {
+    const query = new URLSearchParams(location.search);
+    const code = query.get("code");
+    if (!code) return;
+    history.replaceState(null, "", location.pathname); // the code is single-use: off the address bar
+    const verifier = sessionStorage.getItem(VERIFIER_KEY);
+    const expected = sessionStorage.getItem(STATE_KEY);
+    sessionStorage.removeItem(VERIFIER_KEY);
+    sessionStorage.removeItem(STATE_KEY);
+    if (!verifier || !expected || query.get("state") !== expected) return;
+    const response = await fetch(`${auth.domain}/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: auth.clientId,
+        code,
+        redirect_uri: redirectUri(),
+        code_verifier: verifier,
+      }),
+    });
+    if (!response.ok) return;
+    const tokens = await response.json();
+    if (typeof tokens.id_token === "string") sessionStorage.setItem(TOKEN_KEY, tokens.id_token);
+  }
+
+  async function setUpAuth() {
+    const meta = document.querySelector('meta[name="auth"]');
+    if (!meta || !meta.dataset.domain || !meta.dataset.clientId) return; // `assistant serve`: no sign-in
+    auth = { domain: meta.dataset.domain, clientId: meta.dataset.clientId };
+    // The chat is the local twin's; the deployed API serves the dashboard only.
+    for (const link of document.querySelectorAll('a[href="/chat"]')) link.remove();
+    await completeSignIn();
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!token || tokenExpired(token)) await signIn();
+    const button = byId("sign-out");
+    if (button) {
+      button.hidden = false;
+      button.addEventListener("click", signOut);
+    }
+    // A download link cannot send a bearer token: fetch the CSV and save it from here.
+    byId("download-csv").addEventListener("click", async (event) => {
+      event.preventDefault();
+      const csv = await api("/api/report.csv");
+      const name = /filename="([^"]+)"/.exec(csv.headers.get("Content-Disposition") || "");
+      const href = URL.createObjectURL(await csv.blob());
+      const link = html("a", { href, download: name ? name[1] : "report.csv" });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    });
+  }
+
+  // A GET of one of the /api routes, signed in on AWS; a 401 (an expired or revoked token) signs in again.
+  async function api(path) {
+    const headers = {};
+    if (auth) headers.Authorization = `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ""}`;
+    const response = await fetch(path, { cache: "no-store", headers });
+    if (response.status === 401 && auth) await signIn();
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response;
+  }
+
   // -- the whole report ------------------------------------------------------------------------------------------
 
   function render(report) {
@@ -237,8 +364,7 @@
   async function refresh() {
     const status = byId("status");
     try {
-      const response = await fetch("/api/report", { cache: "no-store" });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const response = await api("/api/report");
       render(await response.json());
       status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
       status.classList.remove("error");
@@ -250,5 +376,9 @@
     }
   }
 
-  refresh();
+  setUpAuth()
+    .catch(() => {
+      byId("status").textContent = "Could not sign in; reload the page to try again.";
+    })
+    .finally(refresh);
 })();
