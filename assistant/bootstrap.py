@@ -290,6 +290,8 @@ def ingestion_trigger() -> IngestionTrigger:
 def build_categorizer(core: Core) -> Categorizer:
     """The categorizer ``CATEGORIZER`` names (each imported only when chosen)."""
     settings = core.settings
+    if settings.categorizer == "off":
+        return _Uncategorized()
     if settings.categorizer == "local":
         from assistant.local.categorizer import LocalCategorizer
         from assistant.local.runtime import shared_embedder
@@ -305,6 +307,15 @@ def build_categorizer(core: Core) -> Categorizer:
         clock=core.clock,
         cap=settings.category_cap,
     )
+
+
+class _Uncategorized:
+    """``CATEGORIZER=off``: no model is asked; questions are counted, all under "Other"."""
+
+    def categorize(self, question: str, known: list[str]) -> str:
+        from assistant.ports import OTHER_CATEGORY
+
+        return OTHER_CATEGORY
 
 
 def build_categorize(

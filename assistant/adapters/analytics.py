@@ -16,9 +16,12 @@ counters, so a redelivery is cancelled by the marker and counts nothing):
 
 from __future__ import annotations
 
+import hashlib
+import random
 from typing import Any
 
 from assistant.adapters.aws import AWS_ERRORS, error_code, translate
+from assistant.errors import RetryableError
 from assistant.ports import AnswerRecord, Clock, QuestionRecord
 from assistant.services.analytics import (
     DONT_KNOW,
@@ -31,7 +34,16 @@ from assistant.services.analytics import (
 )
 
 MARKER_TTL_SECONDS = 7 * 24 * 3600
+TRANSACT_ATTEMPTS = 4
+_CONTENDED = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+USER_SHARDS = "0123456789abcdef"
+"""A day's attendees are kept in 16 sets, by the first hex digit of a hash of their key: one set of
+32-character keys holds about 12,000 before its item reaches DynamoDB's 400 KB."""
 MAX_GAPS_PER_DAY = 500
+
+
+def _shard(user_key: str) -> str:
+    return hashlib.sha256(user_key.encode()).hexdigest()[0]
 
 
 def _s(value: str) -> dict[str, str]:
@@ -66,7 +78,9 @@ class DynamoDBAnalytics:
             self._add(f"stats#{record.bucket}", {category: 1, f"kind:{record.kind}": 1, "questions": 1}),
             self._add("stats#total", {category: 1}),
             self._add_to_set("stats#index", "buckets", {"NS": [str(record.bucket)]}),
-            self._add_to_set(f"users#{record.day}", "users", {"SS": [record.user_key]}),
+            self._add_to_set(
+                f"users#{record.day}#{_shard(record.user_key)}", "users", {"SS": [record.user_key]}
+            ),
             {
                 "Update": {
                     "TableName": self._table,
@@ -193,7 +207,8 @@ class DynamoDBAnalytics:
         users: set[str] = set()
         gaps: list[tuple[str, str]] = []
         for day in days:
-            users |= set(self._get(f"users#{day}").get("users", {}).get("SS", []))
+            for shard in USER_SHARDS:
+                users |= set(self._get(f"users#{day}#{shard}").get("users", {}).get("SS", []))
             for gap in self._get(f"gaps#{day}").get("gaps", {}).get("L", []):
                 fields = gap.get("M", {})
                 gaps.append((fields.get("c", {}).get("S", "Other"), fields.get("t", {}).get("S", "")))
@@ -235,16 +250,26 @@ class DynamoDBAnalytics:
         }
 
     def _transact(self, writes: list[dict[str, Any]]) -> bool:
-        """True when written; False when a condition cancelled it (the marker: counted before)."""
-        try:
-            self._db.transact_write_items(TransactItems=writes)
-        except AWS_ERRORS as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+        """True when written; False when a condition cancelled it (the marker: counted before). Every
+        message's counters meet on the same few items, so a transaction can lose a conflict with another:
+        it is tried again (the marker keeps a retry from counting twice), then left to the caller's retry."""
+        for attempt in range(TRANSACT_ATTEMPTS):
+            try:
+                self._db.transact_write_items(TransactItems=writes)
+            except AWS_ERRORS as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise translate("dynamodb", exc) from None
+                reasons = [
+                    r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons") or []
+                ]
+                if "ConditionalCheckFailed" in reasons:
                     return False
-            raise translate("dynamodb", exc) from None
-        return True
+                if not set(reasons) & _CONTENDED or attempt == TRANSACT_ATTEMPTS - 1:
+                    raise RetryableError("dynamodb: the counters' transaction was cancelled") from None
+                self._clock.sleep(random.uniform(0, 0.05 * 2**attempt))
+                continue
+            return True
+        raise AssertionError("unreachable")
 
     def _get(self, pk: str) -> dict[str, Any]:
         try:

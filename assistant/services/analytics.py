@@ -51,6 +51,7 @@ SOURCES = (
 )
 DONT_KNOW = "no_answer"
 MAX_GAP_CHARS = 300
+MAX_GAP_BYTES = 600
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _URL = re.compile(r"\b(https?://|www\.)\S+", re.IGNORECASE)
@@ -79,8 +80,10 @@ def redact(text: str) -> str:
     text = _PHONE.sub("[phone]", text)
     text = _NUMBER.sub("[number]", text)
     text = _HANDLE.sub("[handle]", text)
-    text = " ".join(text.split())
-    return text[:MAX_GAP_CHARS]
+    text = " ".join(text.split())[:MAX_GAP_CHARS]
+    while len(text.encode("utf-8")) > MAX_GAP_BYTES:  # a day's list must fit one DynamoDB item
+        text = text[:-1]
+    return text
 
 
 def feedback_kind(emoji: str | None) -> str:
@@ -138,6 +141,9 @@ class CategorizeService:
             # A retryable failure: SQS redelivers; a rejected one: the record ends in the DLQ, not lost.
             proposed = self._categorizer.categorize(text, known)
             category = settle(proposed, known, cap=self._cap)
+            if redact(category) != category or any(ch.isdigit() for ch in category):
+                # A name a model was talked into ("Call 555 1234"): categories are kept for good.
+                category = OTHER_CATEGORY
         moment = question.received_at or self._clock.now()
         record = QuestionRecord(
             message_key=question.message_key,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from aws_lambda_powertools import Logger
 
-from assistant.errors import AssistantError, RejectedByService, UnusableAudio
+from assistant.errors import AssistantError, RejectedByService, RetryableError, UnusableAudio
 from assistant.models.domain import Route
 from assistant.ports import (
     AudioConverter,
@@ -132,8 +132,15 @@ class VoiceNotes:
                 wav, job=job, languages=self._policy.languages, deadline=deadline
             )
             self._metrics.measure("TranscriptionTime", self._clock.now() - started)
-        finally:
+        except RetryableError:
+            # The transcription job may still be running and writing under the prefix: the retry finds it
+            # there, and cleans up once it is done (the lifecycle rule, if it never is).
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        except BaseException:
             self._clean(prefix, folder)
+            raise
+        self._clean(prefix, folder)
         text = " ".join(transcript.text.split())
         if not _WORD.search(text):
             raise UnusableAudio("silent")
@@ -153,8 +160,9 @@ class VoiceNotes:
             raise UnusableAudio("too_big")
         source = folder / "note.audio"
         self._bucket.download(fetched.key, source)
-        # Out of the bucket as soon as it is here: the fewer copies, the shorter, the better.
-        self._delete_prefix(prefix)
+        # Out of the bucket as soon as it is here: the fewer copies, the shorter, the better. Only this
+        # object: a transcription job of an earlier attempt may be writing beside it.
+        self._delete_prefix(fetched.key)
         size = source.stat().st_size
         if size > self._policy.max_bytes:
             raise UnusableAudio("too_big")

@@ -237,3 +237,52 @@ def test_old_traffic_replayed_counts_its_source_but_no_latency(store: DynamoDBAn
     report = store.report(NOW)
     assert report["sources"] == {"knowledge_base": 1}
     assert report["latency"] == {"p50": None, "p95": None}
+
+
+def test_a_transaction_that_loses_a_conflict_is_tried_again_then_left_to_the_retry() -> None:
+    from botocore.exceptions import ClientError
+
+    from assistant.errors import RetryableError
+
+    class Contended:
+        def __init__(self, conflicts: int) -> None:
+            self.conflicts = conflicts
+            self.calls = 0
+
+        def transact_write_items(self, **kwargs: Any) -> None:
+            self.calls += 1
+            if self.conflicts:
+                self.conflicts -= 1
+                error = {"Code": "TransactionCanceledException", "Message": "cancelled"}
+                reasons = [{"Code": "None"}, {"Code": "TransactionConflict"}]
+                raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+
+    client = Contended(conflicts=2)
+    assert DynamoDBAnalytics(client, "t", FixedClock(NOW)).record_question(question("m1"))
+    assert client.calls == 3
+    with pytest.raises(RetryableError):
+        DynamoDBAnalytics(Contended(conflicts=9), "t", FixedClock(NOW)).record_question(question("m2"))
+
+
+def test_a_category_name_that_could_name_someone_is_counted_as_other(store: DynamoDBAnalytics) -> None:
+    service = CategorizeService(
+        categorizer=Always("Call 555 1234"), store=store, metrics=RecordingMetrics(), clock=FixedClock(NOW)
+    )
+    service.handle(processed("m1"))
+    assert [c["name"] for c in store.report(NOW)["categories"]] == ["Other"]
+
+
+def test_categorizer_off_asks_no_model_and_counts_under_other() -> None:
+    from dataclasses import replace
+
+    from assistant import bootstrap
+    from tests.worlds import settings
+
+    core = bootstrap.Core(
+        settings=replace(settings(), categorizer="off"),
+        clock=FixedClock(NOW),
+        store=None,  # type: ignore[arg-type]
+        messenger=None,  # type: ignore[arg-type]
+        metrics=RecordingMetrics(),
+    )
+    assert bootstrap.build_categorizer(core).categorize("Where is the keynote?", ["Speakers"]) == "Other"

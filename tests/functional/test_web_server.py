@@ -300,3 +300,18 @@ def test_the_server_logs_method_route_and_status_and_no_personal_data(
     logged = "\n".join(lines)
     for personal in (SENDER, "keynote", "secret", "wamid", "Auditorium"):
         assert personal not in logged
+
+
+def test_a_request_naming_another_host_is_refused_on_loopback(cloud: Any) -> None:
+    import http.client
+
+    from assistant.local.web.server import WebApp
+
+    with WebApp(cloud, lambda: {"questions": 0}, port=0) as app:
+        address = app.url.removeprefix("http://")
+        connection = http.client.HTTPConnection(address, timeout=10)
+        connection.request("GET", "/api/report", headers={"Host": "attacker.example:80"})
+        assert connection.getresponse().status == 421
+        connection = http.client.HTTPConnection(address, timeout=10)
+        connection.request("GET", "/api/report")
+        assert connection.getresponse().status == 200

@@ -254,3 +254,21 @@ def test_media_that_cannot_be_had_is_unreadable_and_a_denied_fetch_is_the_operat
     help_desk = replies.help_desk("", "en")
     assert reply["body"] == replies.say(reply_key, "en", help_desk=help_desk, limit=120)
     assert world.leftovers() == []
+
+
+def test_a_transcription_outliving_its_deadline_keeps_what_the_job_writes_for_the_retry(
+    tmp_path: Path,
+) -> None:
+    world = VoiceWorld(tmp_path)
+    prefix = media_prefix(job_of("m1"))
+
+    def job_still_running(*args: object, **kwargs: object) -> None:
+        world.bucket.objects[prefix + "transcript.json"] = b"{}"  # the job goes on writing
+        raise RetryableError("transcribe: the job outlives the deadline")
+
+    world.transcriber.transcribe = job_still_running  # type: ignore[method-assign]
+    world.admit()
+    with pytest.raises(RetryableError):
+        world.answer.handle(voice_question())
+    assert list(world.bucket.objects) == [prefix + "transcript.json"]  # not deleted from under the job
+    assert not (world.workdir / job_of("m1")).exists()  # local files are gone all the same

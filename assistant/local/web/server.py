@@ -290,6 +290,9 @@ class _Server(ThreadingHTTPServer):
         self.app = app
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "assistant-serve"
     sys_version = ""
@@ -318,8 +321,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- methods --------------------------------------------------------------------------------------------
 
+    def _host_allowed(self) -> bool:
+        """On a loopback address, only requests naming a loopback host: a page elsewhere that rebinds its
+        own name to 127.0.0.1 (DNS rebinding) must not read the figures or the chat."""
+        address = self.server.server_address
+        bound = str(address[0]) if isinstance(address, tuple) else ""
+        if bound not in _LOOPBACK:
+            return True
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        return host in _LOOPBACK
+
     def do_GET(self) -> None:
         route = self.route
+        if not self._host_allowed():
+            self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "unexpected Host"})
+            return
         try:
             if route == "/":
                 self._redirect("/dashboard")
@@ -347,6 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         route = self.route
+        if not self._host_allowed():
+            self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "unexpected Host"})
+            return
         try:
             if route != "/api/chat":
                 raise BadRequest("not found", HTTPStatus.NOT_FOUND)
