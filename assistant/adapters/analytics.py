@@ -21,6 +21,7 @@ import random
 from typing import Any
 
 from assistant.adapters.aws import AWS_ERRORS, error_code, translate
+from assistant.adapters.dynamodb import _n, _s
 from assistant.errors import RetryableError
 from assistant.ports import AnswerRecord, Clock, QuestionRecord
 from assistant.services.analytics import (
@@ -44,14 +45,6 @@ MAX_GAPS_PER_DAY = 500
 
 def _shard(user_key: str) -> str:
     return hashlib.sha256(user_key.encode()).hexdigest()[0]
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": str(int(value))}
 
 
 class DynamoDBAnalytics:

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from assistant.adapters.aws import AWS_ERRORS, error_code, translate
 from assistant.errors import IngestionBusy, RetryableError
-from assistant.ports import AnswerEngine, DocumentStatus, Ingestion, IngestionJob, ProcessedMessage, Recipient
+from assistant.ports import AnswerEngine, DocumentStatus, Ingestion, IngestionJob
 from assistant.services.library import METADATA_SUFFIX, Published, sidecar, title_from
 
 Progress = Callable[[str, int, int], None]
@@ -213,22 +213,12 @@ class StackLibrary:
     def asking(self) -> Iterator[Callable[[str], tuple[str, bool]]]:
         """``ask(question) -> (reply, dont_know)`` through the deployed answer path (Bedrock, the guardrail,
         the agenda tools) and the answer stage's decisions, each question in a conversation of its own."""
-        from assistant.services.answering import reply_to
+        from assistant.services.answering import asked, reply_to
 
         engine = self._engine()
 
         def ask(question: str) -> tuple[str, bool]:
-            message = ProcessedMessage(
-                message_key=f"eval-{uuid.uuid4().hex}",
-                user_key=f"eval-{uuid.uuid4().hex}",
-                kind="text",
-                text=question,
-                message_id="",
-                recipient=Recipient(wa_id=None, user_id="eval"),
-                origination_phone_number_id="",
-                meta_phone_number_id="",
-                received_at=0,
-            )
+            message = asked(question, f"eval-{uuid.uuid4().hex}")
             body, source = reply_to(message, engine, help_desk="")
             return body, source in ("no_answer", "error")
 

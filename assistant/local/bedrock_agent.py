@@ -16,7 +16,6 @@ job ends (``set_failures``) and inject faults (``fail_next``), as with the socia
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -24,7 +23,6 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from assistant.local.wire import RestJsonServer, ServiceError
@@ -36,39 +34,6 @@ RUNNING = ("STARTING", "IN_PROGRESS", "STOPPING")
 _TOKEN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){32,255}")
 _ID = r"(?P<{}>[0-9a-zA-Z]+)"
 _SOURCE = "/knowledgebases/" + _ID.format("knowledgeBaseId") + "/datasources/" + _ID.format("dataSourceId")
-
-
-class _MethodRouter(RestJsonServer):
-    """``RestJsonServer`` serves POST only; bedrock-agent also uses GET and PUT on the same paths. Routes
-    here are ``"<METHOD> <path pattern>"``, matched against ``"<METHOD> <path>"``."""
-
-    def start(self) -> None:
-        server = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                status, headers, body = server.dispatch(f"{self.command} {self.path}", raw)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_PUT = do_POST = do_DELETE = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # document names and ids only, but keep the test output clean
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name=self._name, daemon=True
-        ).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +115,7 @@ class BedrockAgentStandIn:
         self._bucket: set[str] = set()
         self._pending: dict[str, bool] = {}
         self._documents: dict[str, _Document] = {}
-        self._server = _MethodRouter("bedrock-agent")
+        self._server = RestJsonServer("bedrock-agent", methods=True)
         jobs = _SOURCE + "/ingestionjobs"
         self._server.route("PUT " + jobs + "/?", self._start_job)
         self._server.route("POST " + jobs + "/?", self._list_jobs)

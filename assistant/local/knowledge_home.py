@@ -12,10 +12,12 @@ from pathlib import Path
 
 from assistant.agenda import AGENDA_SUFFIXES, AgendaError, Schedule, load_agenda
 from assistant.local.engine import Document, Embedder, KnowledgeBase, load_document
+from assistant.services.library import AGENDA_SUFFIXES as AGENDA_FILE_SUFFIXES
+from assistant.services.library import DOCUMENT_SUFFIXES
 
-SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
+SUPPORTED = DOCUMENT_SUFFIXES
 """Documents: searched and quoted."""
-AGENDA_FILES = (".json", ".csv", ".ics")
+AGENDA_FILES = AGENDA_FILE_SUFFIXES
 """Agenda files: read into the schedule only."""
 LOCAL_BUCKET = "s3://local-knowledge-bucket/"
 SAMPLE_TIMEZONE = "Europe/Lisbon"

@@ -45,7 +45,7 @@ from assistant.local.engine import E5Embedder, KnowledgeBase
 from assistant.local.faults import SimulatedCrash
 from assistant.local.socialmessaging import SocialMessagingStandIn
 from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
-from assistant.ports import AnswerEngine, Clock, ProcessedMessage, Recipient
+from assistant.ports import AnswerEngine, Clock
 from assistant.services.agenda import catalog_of
 
 REGION = "us-east-1"
@@ -387,7 +387,7 @@ class LocalCloud:
         ``conversation`` share its context, as one attendee's do; ``now`` (ISO 8601) is the event's time
         for this question (``ASSISTANT_NOW``). Returns the ``source`` and the reply."""
         from assistant import bootstrap
-        from assistant.services.answering import reply_to
+        from assistant.services.answering import asked, reply_to
 
         if now not in self._engines:
             environ = dict(os.environ) | ({"ASSISTANT_NOW": now} if now else {})
@@ -396,17 +396,7 @@ class LocalCloud:
             # No admission runs here, so no user item holds the Bedrock session: the twin keeps them.
             self._engines[now] = (bootstrap.build_engine(core, sessions=self._ask_sessions), settings)
         engine, settings = self._engines[now]
-        message = ProcessedMessage(
-            message_key=f"ask-{conversation}",
-            user_key=conversation,
-            kind="text",
-            text=question,
-            message_id="",
-            recipient=Recipient(wa_id=None, user_id="local"),
-            origination_phone_number_id="",
-            meta_phone_number_id="",
-            received_at=0,
-        )
+        message = asked(question, conversation)
         body, source = reply_to(message, engine, help_desk=settings.help_desk, languages=settings.languages)
         return source, body
 

@@ -25,10 +25,13 @@ class ServiceError(Exception):
 
 
 class RestJsonServer:
-    """Routes ``POST`` paths (regular expressions with named groups) to operation handlers."""
+    """Routes ``POST`` paths (regular expressions with named groups) to operation handlers. With
+    ``methods=True`` it serves GET, PUT and DELETE too, and routes are ``"<METHOD> <path pattern>"``,
+    matched against ``"<METHOD> <path>"`` (services that use several methods on one path)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, methods: bool = False) -> None:
         self._name = name
+        self._methods = methods
         self._routes: list[tuple[re.Pattern[str], Handler]] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -48,7 +51,8 @@ class RestJsonServer:
         class RequestHandler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                status, headers, body = server.dispatch(self.path, self.rfile.read(length))
+                path = f"{self.command} {self.path}" if server._methods else self.path
+                status, headers, body = server.dispatch(path, self.rfile.read(length))
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 for key, value in headers.items():
@@ -57,6 +61,14 @@ class RestJsonServer:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _other_method(self) -> None:
+                if server._methods:
+                    self.do_POST()
+                else:
+                    self.send_error(405)
+
+            do_GET = do_PUT = do_DELETE = _other_method
 
             def log_message(self, format: str, *args: Any) -> None:
                 return  # requests carry personal data: never log them

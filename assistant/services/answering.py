@@ -26,6 +26,7 @@ from assistant.ports import (
     Messenger,
     MetricsSink,
     ProcessedMessage,
+    Recipient,
     Verdict,
 )
 from assistant.services import replies, smalltalk
@@ -75,6 +76,22 @@ def compose(
     if conversation_reset and verdict is not Verdict.FAILED:
         body = f"{replies.say('conversation_reset', language)}\n\n{body}"
     return body, verdict.value
+
+
+def asked(text: str, conversation: str) -> ProcessedMessage:
+    """A question put to the engine directly, not through WhatsApp (``kb ask``, ``kb eval``): no message
+    to quote, no one to reply to; questions of one ``conversation`` share its context."""
+    return ProcessedMessage(
+        message_key=f"ask-{conversation}",
+        user_key=conversation,
+        kind="text",
+        text=text,
+        message_id="",
+        recipient=Recipient(wa_id=None, user_id="local"),
+        origination_phone_number_id="",
+        meta_phone_number_id="",
+        received_at=0,
+    )
 
 
 def reply_to(
