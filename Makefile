@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EVENTS ?= examples/events.jsonl
 MEDIA ?= examples/media
 
-.PHONY: run test lint typecheck template unit bench clean
+.PHONY: run test lint typecheck template unit bench clean lock sam-build
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,4 +47,31 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/voice/end_to_end.py
 
 clean:
-	rm -rf $(VENV) .assistant .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-sam .aws-sam .assistant .pytest_cache .mypy_cache .ruff_cache
+
+## lock: pin the Lambda functions' dependencies (after changing [project] dependencies in pyproject.toml)
+lock: $(BIN)/python
+	$(BIN)/python packaging/lock.py
+
+# `sam build` runs `make build-<LogicalId>` for each function (BuildMethod: makefile) with ARTIFACTS_DIR set.
+# A function holds the `assistant` and `handlers` packages without the local twin (assistant/local) and the
+# locked dependencies, wheels for Lambda's python3.12 on arm64,
+# whatever Python runs pip here: no container, no Python 3.12 needed.
+LAMBDA_PIP := --quiet --no-deps --require-hashes --only-binary=:all: --no-compile --disable-pip-version-check \
+	--platform manylinux2014_aarch64 --python-version 3.12 --implementation cp
+build-%Function:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is empty: run this through sam build" >&2; exit 1; }
+	$(PYTHON) -m pip install $(LAMBDA_PIP) --target "$(ARTIFACTS_DIR)" -r packaging/requirements-lambda.txt
+	$(PYTHON) packaging/copy_code.py "$(ARTIFACTS_DIR)"
+
+SAM ?= $(VENV)-sam/bin/sam
+$(VENV)-sam/bin/sam:
+	$(PYTHON) -m venv $(VENV)-sam
+	$(VENV)-sam/bin/pip install --quiet --upgrade pip
+	$(VENV)-sam/bin/pip install --quiet -r packaging/requirements-sam.txt
+
+## sam-build: validate and lint the template with SAM, build every function and the layer (what CI runs too)
+sam-build: $(SAM) $(VENV)/.dev-installed
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
+	SAM_CLI_TELEMETRY=0 $(SAM) build
+	$(BIN)/python packaging/check_artifacts.py .aws-sam/build

@@ -9,7 +9,7 @@ for the life of the container (warm Lambda invocations reuse them).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -45,9 +45,10 @@ from assistant.ports import (
 )
 from assistant.services.admission import AdmissionLimits
 from assistant.services.agenda import AgendaDesk
+from assistant.services.alerting import AlarmNotifier
 from assistant.services.analytics import CategorizeService
 from assistant.services.answering import AnswerService
-from assistant.services.inbound import InboundPolicy, InboundService
+from assistant.services.inbound import InboundPolicy, InboundService, allow_key
 from assistant.services.ingestion import IngestionTrigger
 from assistant.services.voice import VoiceNotes, VoicePolicy
 
@@ -113,7 +114,6 @@ def build_inbound(
 ) -> InboundService:
     # Only the inbound function hashes identities, so only it may read the key (least privilege).
     hasher = hasher or HmacHasher(load_hash_key(client("secretsmanager"), core.settings.hash_key_secret_arn))
-    allowed = frozenset(hasher.key("user", user) for user in core.settings.allowed_users)
     return InboundService(
         store=core.store,
         messenger=core.messenger,
@@ -123,7 +123,7 @@ def build_inbound(
         analytics=core.analytics,
         policy=InboundPolicy(
             max_text_chars=core.settings.max_text_chars,
-            allowed_user_keys=allowed,
+            allowed_user_keys=core.settings.allowed_users,
             languages=core.settings.languages,
             voice=core.settings.transcriber != "off",
         ),
@@ -301,7 +301,7 @@ def build_categorizer(core: Core) -> Categorizer:
 
     return BedrockCategorizer(
         client("bedrock-runtime", attempts=1, read_timeout=BEDROCK_CALL_TIMEOUT_SECONDS),
-        model_arn=settings.generation_model_arn,
+        model_arn=settings.categorization_model,
         guardrail_id=settings.guardrail_id,
         guardrail_version=settings.guardrail_version,
         clock=core.clock,
@@ -351,12 +351,26 @@ def answer_service() -> AnswerService:
     return build_answer(build_core(settings_from(), clock=next(iter(_clock), None)))
 
 
+@cache
+def alarm_notifier() -> AlarmNotifier | None:
+    """The on-call alarm pages (None when WhatsApp alarms are off), built once per container."""
+    from assistant.adapters.alerts import build_alarm_notifier
+
+    settings = settings_from()
+    return build_alarm_notifier(
+        settings,
+        next(iter(_clock), None) or SystemClock(),
+        PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
+    )
+
+
 def reset() -> None:
     """Forget cached services (tests, and the local runtime between homes)."""
     inbound_service.cache_clear()
     answer_service.cache_clear()
     ingestion_trigger.cache_clear()
     categorize_service.cache_clear()
+    alarm_notifier.cache_clear()
 
 
 # -- the content team's library (the `assistant kb` commands) ----------------------------------------------
@@ -446,6 +460,81 @@ def stack_engine(outputs: Mapping[str, str]) -> AnswerEngine:
         metrics=PowertoolsMetrics(settings.metrics_namespace, settings.service_name),
     )
     return build_engine(core)
+
+
+def allow_list(ids: Iterable[str], *, stack: str | None, home: Path | None) -> list[str]:
+    """``ALLOWED_USERS`` entries for these wa_ids or business-scoped ids: HMACs with a deployed stack's key
+    (``--stack`` or ``$ASSISTANT_STACK``: its hash-key secret), else the local twin's in ``home``."""
+    stack = stack or os.environ.get(STACK_VARIABLE) or None
+    if stack:
+        secret = stack_outputs(stack).get("HashKeySecretArn")
+        if not secret:
+            raise LookupError(f"stack {stack} has no output HashKeySecretArn")
+        hasher = HmacHasher(load_hash_key(client("secretsmanager"), secret))
+    else:
+        from assistant.local.runtime import default_home, local_hash_key
+
+        hasher = HmacHasher(local_hash_key(home or default_home()).encode())
+    return [allow_key(hasher, identity) for identity in ids]
+
+
+def stack_named(stack: str | None) -> str | None:
+    """The deployed stack a command is about: ``--stack``, else ``$ASSISTANT_STACK``, else None (local)."""
+    return stack or os.environ.get(STACK_VARIABLE) or None
+
+
+def stack_doctor(
+    stack: str,
+    *,
+    link: bool = False,
+    replace: bool = False,
+    round_trip: bool = False,
+    to: str | None = None,
+    question: str | None = None,
+) -> Any:
+    """``assistant doctor --stack``: the checks of a deployed stack, on the caller's AWS credentials."""
+    from assistant.adapters.bedrock_agent import BedrockIngestion
+    from assistant.adapters.doctor import (
+        BedrockModelAccess,
+        CloudFormationStack,
+        SocialMessagingAccounts,
+        SqsQueues,
+    )
+    from assistant.adapters.round_trip import DEFAULT_QUESTION, PipelineRoundTrip, sns_publisher, table_steps
+    from assistant.services.doctor import Doctor
+
+    clock = SystemClock()
+    info = CloudFormationStack(client("cloudformation"), stack)
+    trip = None
+    if round_trip:
+        outputs = stack_outputs(stack)
+        missing = [
+            n for n in ("InboundTopicArn", "ConversationTableName", "PhoneNumberArn") if n not in outputs
+        ]
+        if missing:
+            raise LookupError(f"stack {stack} has no output {', '.join(missing)}: cannot send a round trip")
+        trip = PipelineRoundTrip(
+            publish=sns_publisher(client("sns"), outputs["InboundTopicArn"]),
+            steps=table_steps(client("dynamodb"), outputs["ConversationTableName"]),
+            phone_number_arn=outputs["PhoneNumberArn"],
+            clock=clock,
+            settle=lambda: clock.sleep(2.0),
+            to=to,
+            question=question or DEFAULT_QUESTION,
+        )
+    return Doctor(
+        info,
+        accounts=SocialMessagingAccounts(client("socialmessaging")),
+        models=BedrockModelAccess(client("bedrock")),
+        ingestion=lambda knowledge_base, data_source: BedrockIngestion(
+            client("bedrock-agent"), knowledge_base, data_source
+        ),
+        queues=SqsQueues(client("sqs")),
+        clock=clock,
+        round_trip=trip,
+        link=link,
+        replace=replace,
+    )
 
 
 def organizer_report(*, stack: str | None, home: Path | None) -> dict[str, Any]:

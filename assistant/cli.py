@@ -7,6 +7,8 @@ assistant chat [--from NUMBER] [--home DIR]   (a line "/voice path/to/note.ogg" 
 assistant kb upload|status|list|remove|eval ... [--home DIR | --stack NAME]
 assistant report [--json] [--home DIR | --stack NAME]
 assistant serve [--home DIR] [--port 8000]
+assistant allow-list ID... [--home DIR | --stack NAME]
+assistant doctor [--stack NAME] [--link] [--round-trip [--to NUMBER]]
 """
 
 from __future__ import annotations
@@ -101,6 +103,49 @@ def main(argv: list[str] | None = None) -> int:
         "--stack", help="a deployed stack (its CloudFormation name; default $ASSISTANT_STACK)"
     )
     report.add_argument("--json", action="store_true", help="print one JSON object")
+    allow = commands.add_parser(
+        "allow-list",
+        help="ALLOWED_USERS entries (HMACs) for wa_ids or business-scoped user ids",
+        description="Prints ALLOWED_USERS for these users: one HMAC each, comma-separated. Either of a user's"
+        " ids lets them in. The ids are read from the arguments, or one per line from standard input.",
+    )
+    allow.add_argument(
+        "ids", nargs="*", metavar="ID", help="a wa_id (+ optional) or a business-scoped user id"
+    )
+    allow.add_argument("--home", type=Path, help=HOME_HELP)
+    allow.add_argument(
+        "--stack",
+        help="a deployed stack, whose hash key is used (default $ASSISTANT_STACK); else the local one",
+    )
+    doctor = commands.add_parser(
+        "doctor",
+        help="check a deployed stack (or the local twin) and say what is wrong and how to fix it",
+        description="Checks the stack's outputs, its region, the WhatsApp business account's link to the"
+        " inbound topic, Bedrock model access, the knowledge base's last ingestion and the queues; with"
+        " --round-trip, sends a test question through the pipeline. Exit code 1 when a check fails.",
+    )
+    doctor.add_argument(
+        "--stack", help="a deployed stack (default $ASSISTANT_STACK); without it, the local twin"
+    )
+    doctor.add_argument("--home", type=Path, help=HOME_HELP)
+    doctor.add_argument(
+        "--link", action="store_true", help="link the business account to the inbound topic if it has no link"
+    )
+    doctor.add_argument(
+        "--replace", action="store_true", help="with --link: replace another topic the account is linked to"
+    )
+    doctor.add_argument(
+        "--round-trip",
+        action="store_true",
+        help="send a test question through the pipeline: a dry run, recorded and never sent, unless --to",
+    )
+    doctor.add_argument(
+        "--to",
+        metavar="NUMBER",
+        help="with --round-trip: send it from this WhatsApp number and deliver the answer to it (the number"
+        " must have written to the business number in the last 24 hours)",
+    )
+    doctor.add_argument("--question", help="with --round-trip: the question to ask")
     chat = commands.add_parser("chat", help="chat as an attendee through the full local pipeline")
     chat.add_argument("--from", dest="sender", default="15550100100", help="the attendee's WhatsApp number")
     chat.add_argument("--home", type=Path, help=HOME_HELP)
@@ -110,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_serve(args.home, args.host, args.port, args.now)
     if args.command == "report":
         return run_report(args.home, args.stack, as_json=args.json)
+    if args.command == "allow-list":
+        return run_allow_list(args.ids, args.home, args.stack)
+    if args.command == "doctor":
+        return run_doctor(args)
     if args.command == "replay":
         return run_replay(args.events, args.out, args.home, args.media)
     if args.command == "kb" and args.kb_command == "add":
@@ -538,6 +587,68 @@ def _when(moment: float | None) -> str:
     if moment is None:
         return "-"
     return datetime.fromtimestamp(moment).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from assistant import bootstrap
+    from assistant.services.doctor import exit_code, render_finding, summary
+
+    if args.to and not args.round_trip:
+        print("--to goes with --round-trip", file=sys.stderr)
+        return 2
+    stack = bootstrap.stack_named(args.stack)
+    options = {
+        "link": args.link,
+        "replace": args.replace,
+        "round_trip": args.round_trip,
+        "to": args.to.strip().lstrip("+") if args.to else None,
+        "question": args.question,
+    }
+    findings = []
+    with contextlib.ExitStack() as stack_of_resources:
+        try:
+            if stack:
+                doctor = bootstrap.stack_doctor(stack, **options)
+            else:
+                doctor = _local_doctor(args.home, stack_of_resources, options)
+        except (LookupError, ValueError) as exc:
+            print(f"cannot check: {exc}", file=sys.stderr)
+            return 1
+        print(f"checking {'stack ' + stack if stack else 'the local twin'}")
+        for finding in doctor.findings():
+            findings.append(finding)
+            print(render_finding(finding), flush=True)
+    print(summary(findings))
+    return exit_code(findings)
+
+
+def _local_doctor(home: Path | None, resources: contextlib.ExitStack, options: dict[str, Any]) -> Any:
+    from assistant import bootstrap
+    from assistant.local.doctor import local_doctor
+    from assistant.local.runtime import LocalCloud, default_home
+
+    home = home or default_home()
+    library = bootstrap.content_library(stack=None, home=home)
+    cloud = resources.enter_context(LocalCloud(home, log_stream=io.StringIO()))
+    question = options.pop("question")
+    return local_doctor(cloud, library, question=question or "Where is the opening keynote?", **options)
+
+
+def run_allow_list(ids: list[str], home: Path | None, stack: str | None) -> int:
+    from assistant import bootstrap
+
+    # From standard input, the ids stay out of the shell's history.
+    ids = [i.strip() for i in ids or sys.stdin.read().splitlines() if i.strip()]
+    if not ids:
+        print("give one or more wa_ids or business-scoped user ids", file=sys.stderr)
+        return 2
+    try:
+        keys = bootstrap.allow_list(ids, stack=stack, home=home)
+    except (LookupError, ValueError) as exc:
+        print(f"cannot compute the allow list: {exc}", file=sys.stderr)
+        return 1
+    print(",".join(dict.fromkeys(keys)))
+    return 0
 
 
 def run_report(home: Path | None, stack: str | None, *, as_json: bool) -> int:

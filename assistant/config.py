@@ -7,6 +7,7 @@ the variables listed in ``ENVIRONMENT`` (another test guards that). AWS's own va
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +45,17 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "",
         "The knowledge base's S3 data source, whose ingestion jobs the ingestion trigger starts",
     ),
-    Variable("GENERATION_MODEL_ARN", None, "Model ARN used by RetrieveAndGenerate and Converse"),
+    Variable(
+        "GENERATION_MODEL_ARN",
+        None,
+        "The model that writes answers (RetrieveAndGenerate, Converse): a foundation-model or"
+        " inference-profile ARN",
+    ),
+    Variable(
+        "CATEGORIZER_MODEL_ARN",
+        "",
+        "The model that categorizes questions (CATEGORIZER=bedrock); empty: GENERATION_MODEL_ARN",
+    ),
     Variable("GUARDRAIL_ID", None, "Bedrock guardrail id, applied to every generation"),
     Variable("GUARDRAIL_VERSION", None, "Published guardrail version"),
     Variable("RETRIEVAL_RESULTS", "5", "Passages retrieved per question"),
@@ -100,7 +111,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
     Variable("MAX_AUDIO_SECONDS", "120", "Longest voice note transcribed; a longer one gets a polite reply"),
     Variable("MAX_AUDIO_BYTES", "16777216", "Largest voice note fetched (WhatsApp's limit is 16 MB)"),
     Variable("FFMPEG_PATH", "", "ffmpeg; empty: /opt/bin/ffmpeg (the layer), then PATH, then imageio-ffmpeg"),
-    Variable("ALLOWED_USERS", "", "Optional allow list: comma-separated wa_ids or business-scoped user ids"),
+    Variable(
+        "ALLOWED_USERS",
+        "",
+        "Optional allow list: comma-separated user HMACs from `assistant allow-list ID...` (a wa_id or"
+        " business-scoped id each; either of a user's ids lets them in); empty: everyone",
+    ),
     Variable("RATE_LIMIT_MESSAGES", "20", "Messages a user may send per rate window"),
     Variable("RATE_LIMIT_WINDOW_SECONDS", "60", "Length of the fixed rate window"),
     Variable("CONVERSATION_MAX_MESSAGES", "30", "Messages per conversation before its context is reset"),
@@ -119,6 +135,24 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "After a send whose answer was lost, how long to wait for its status event before deferring",
     ),
     Variable("DEDUPE_TTL_SECONDS", "604800", "How long a message id is remembered to drop redeliveries"),
+    Variable(
+        "PHONE_NUMBER_ARN",
+        "",
+        "The WhatsApp number's End User Messaging Social ARN: the sender of alarm messages to on-call"
+        " organizers",
+    ),
+    Variable(
+        "ON_CALL_SECRET_ARN",
+        "",
+        "Secrets Manager secret holding the on-call organizers' numbers (comma-separated); empty: no"
+        " WhatsApp alarms",
+    ),
+    Variable(
+        "ALARM_TEMPLATE_NAME",
+        "",
+        "Approved WhatsApp message template for alarms, with one body variable (the alarm's name and state)",
+    ),
+    Variable("ALARM_TEMPLATE_LANGUAGE", "en_US", "The alarm template's language code"),
     Variable("POWERTOOLS_SERVICE_NAME", "event-assistant", "Service name in logs and metrics"),
     Variable("POWERTOOLS_METRICS_NAMESPACE", "EventAssistant", "CloudWatch metrics namespace"),
     Variable("POWERTOOLS_LOG_LEVEL", "INFO", "Log level"),
@@ -145,6 +179,8 @@ class Settings:
     guardrail_id: str
     guardrail_version: str
     meta_api_version: str = "v20.0"
+    categorizer_model_arn: str = ""
+    """Empty: ``generation_model_arn`` (see ``categorization_model``)."""
     knowledge_data_source_id: str = ""
     retrieval_results: int = 5
     help_desk: str = ""
@@ -167,6 +203,7 @@ class Settings:
     max_audio_bytes: int = 16 * 1024 * 1024
     ffmpeg_path: str = ""
     allowed_users: frozenset[str] = field(default_factory=frozenset)
+    """User HMACs (``services.inbound.allow_key``), never ids: empty allows everyone."""
     rate_limit_messages: int = 20
     rate_limit_window_seconds: int = 60
     conversation_max_messages: int = 30
@@ -177,6 +214,10 @@ class Settings:
     answer_timeout_seconds: int = 120
     send_confirm_wait_seconds: int = 10
     dedupe_ttl_seconds: int = 604800
+    phone_number_arn: str = ""
+    on_call_secret_arn: str = ""
+    alarm_template_name: str = ""
+    alarm_template_language: str = "en_US"
     service_name: str = "event-assistant"
     metrics_namespace: str = "EventAssistant"
     log_level: str = "INFO"
@@ -197,6 +238,10 @@ class Settings:
                 f"LOCK_LEASE_SECONDS must be at least ANSWER_TIMEOUT_SECONDS + {MARGIN_SECONDS} "
                 f"({self.claim_seconds})"
             )
+
+    @property
+    def categorization_model(self) -> str:
+        return self.categorizer_model_arn or self.generation_model_arn
 
     @property
     def claim_seconds(self) -> int:
@@ -264,6 +309,7 @@ class Settings:
             knowledge_base_id=values["KNOWLEDGE_BASE_ID"],
             knowledge_data_source_id=values["KNOWLEDGE_DATA_SOURCE_ID"],
             generation_model_arn=values["GENERATION_MODEL_ARN"],
+            categorizer_model_arn=values["CATEGORIZER_MODEL_ARN"],
             guardrail_id=values["GUARDRAIL_ID"],
             guardrail_version=values["GUARDRAIL_VERSION"],
             retrieval_results=positive("RETRIEVAL_RESULTS"),
@@ -285,9 +331,7 @@ class Settings:
             max_audio_seconds=positive("MAX_AUDIO_SECONDS"),
             max_audio_bytes=positive("MAX_AUDIO_BYTES"),
             ffmpeg_path=values["FFMPEG_PATH"],
-            allowed_users=frozenset(
-                u.strip().lstrip("+") for u in values["ALLOWED_USERS"].split(",") if u.strip()
-            ),
+            allowed_users=_allow_list(values["ALLOWED_USERS"]),
             rate_limit_messages=positive("RATE_LIMIT_MESSAGES"),
             rate_limit_window_seconds=positive("RATE_LIMIT_WINDOW_SECONDS"),
             conversation_max_messages=positive("CONVERSATION_MAX_MESSAGES"),
@@ -298,7 +342,26 @@ class Settings:
             answer_timeout_seconds=positive("ANSWER_TIMEOUT_SECONDS"),
             send_confirm_wait_seconds=positive("SEND_CONFIRM_WAIT_SECONDS", zero=True),
             dedupe_ttl_seconds=positive("DEDUPE_TTL_SECONDS"),
+            phone_number_arn=values["PHONE_NUMBER_ARN"],
+            on_call_secret_arn=values["ON_CALL_SECRET_ARN"],
+            alarm_template_name=values["ALARM_TEMPLATE_NAME"],
+            alarm_template_language=values["ALARM_TEMPLATE_LANGUAGE"] or "en_US",
             service_name=values["POWERTOOLS_SERVICE_NAME"],
             metrics_namespace=values["POWERTOOLS_METRICS_NAMESPACE"],
             log_level=values["POWERTOOLS_LOG_LEVEL"].upper(),
         )
+
+
+_USER_HMAC = re.compile(r"[0-9a-f]{32}")
+
+
+def _allow_list(raw: str) -> frozenset[str]:
+    """``ALLOWED_USERS``: HMACs only. A phone number or id here would sit in the functions' configuration in
+    the clear, so it is refused with the command that computes its HMAC (never echoing the value)."""
+    entries = [entry.strip().lower() for entry in raw.split(",") if entry.strip()]
+    if any(not _USER_HMAC.fullmatch(entry) for entry in entries):
+        raise ConfigurationError(
+            "ALLOWED_USERS holds user HMACs (32 hex characters each), not phone numbers or ids: "
+            "compute them with `assistant allow-list ID...` (add --stack NAME for a deployed stack)"
+        )
+    return frozenset(entries)

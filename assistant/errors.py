@@ -19,6 +19,19 @@ class AmbiguousOutcome(RetryableError):
     have taken effect. Whoever retries must first find out whether it did (see docs/exactly-once.md)."""
 
 
+class Misconfigured(RetryableError):
+    """A service refused the deployment rather than the request: access denied, a model not enabled or not
+    offered on demand in the region, an unknown model, guardrail or knowledge base. Retryable on purpose:
+    the message goes back to its queue, then to the dead-letter queue, and an alarm
+    (``BedrockMisconfigured``) tells the operators, who fix the stack and redrive it. Apologising instead
+    would fail every attendee one at a time, silently."""
+
+    def __init__(self, service: str, code: str) -> None:
+        super().__init__(f"{service} refused the configuration: {code}")
+        self.service = service
+        self.code = code
+
+
 class PermanentError(AssistantError):
     """A failure that a retry cannot mend."""
 

@@ -63,6 +63,7 @@ class InMemoryConversationStore:
         self.users: dict[str, _User] = {}
         self.rates: dict[tuple[str, int], int] = {}
         self.calls = 0
+        self.probes: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def _now(self) -> int:
@@ -187,6 +188,10 @@ class InMemoryConversationStore:
             if marker.get("claim_owner") == owner:
                 marker.pop("claim_owner", None)
                 marker.pop("claim_until", None)
+
+    def record_probe(self, probe_id: str, step: str, detail: str = "") -> None:
+        with self._lock:
+            self.probes.setdefault(probe_id, {})[step] = detail
 
 
 def _marker_state(raw: dict[str, Any]) -> MarkerState:

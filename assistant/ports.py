@@ -134,6 +134,12 @@ class ConversationStore(SessionStore, Protocol):
         """Give a claim back when nothing was sent, so the redelivery can answer at once."""
         ...
 
+    def record_probe(self, probe_id: str, step: str, detail: str = "") -> None:
+        """``assistant doctor``'s round trip: a step of its synthetic message (``read``, ``reply`` with the
+        reply's length, ``answered`` with the answer's source, ``static`` with the reason), kept a day.
+        Idempotent per step."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -201,6 +207,9 @@ class ProcessedMessage:
     """A voice note or audio message (``kind`` voice or audio): its WhatsApp media id; ``text`` is empty
     until the answer stage has transcribed it."""
     mime_type: str | None = None
+    probe: str | None = None
+    """``assistant doctor``'s round trip: the probe's id (``models.domain.Probe``); None for real messages."""
+    probe_dry_run: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Dashboard Lambda: API Gateway HTTP API (payload 2.0) -> the organizers' dashboard on AWS.
 
-The same page, scripts and CSV as ``assistant serve`` (files of ``assistant.local.web``), and the report from
+The same page, scripts and CSV as ``assistant serve`` (files of ``assistant.web``), and the report from
 the conversation table. The API decides who gets in: ``/api/*`` routes sit behind the Cognito JWT authorizer,
 the page and its files are public (they hold no data). The page served here carries
 ``<meta name="auth" data-domain=... data-client-id=...>`` from the stage's variables (``authDomain``,
@@ -26,11 +26,11 @@ from assistant.adapters.analytics import DynamoDBAnalytics
 from assistant.adapters.aws import client
 from assistant.adapters.system import SystemClock
 from assistant.bootstrap import settings_from
-from assistant.local.web.server import report_csv
+from assistant.web import PAGE_FILES, report_csv
 
 logger = Logger()
 
-WEB_PACKAGE = "assistant.local.web"
+WEB_PACKAGE = PAGE_FILES
 STATIC_FILES = {
     "app.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",

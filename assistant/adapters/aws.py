@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from assistant.errors import RejectedByService, RetryableError
+from assistant.errors import Misconfigured, RejectedByService, RetryableError
 
 # Throttling, in each service's spelling (ThrottledRequestException is socialmessaging's): it proves the
 # request was not carried out.
@@ -70,6 +71,30 @@ def translate(service: str, exc: Exception) -> Exception:
         # Connection errors, timeouts, credential refresh failures: all worth a retry.
         return RetryableError(f"{service}: {type(exc).__name__}")
     return exc
+
+
+_CONFIGURATION_CODES = frozenset({"AccessDeniedException", "UnrecognizedClientException"})
+_CONFIGURATION_WORDS = re.compile(
+    r"model identifier|model id|on-demand throughput|inference profile|end of (its )?life|not enabled"
+    r"|guardrail|knowledge ?base|not supported in (this|the) region|model access",
+    re.IGNORECASE,
+)
+"""What Bedrock says when the deployment, not the question, is wrong. ``ValidationException`` and
+``ResourceNotFoundException`` also mean a bad question or an expired session, so for those two the message
+decides: a service's own wording, which never holds the question."""
+
+
+def misconfiguration(service: str, exc: Exception) -> Misconfigured | None:
+    """A ``Misconfigured`` when ``exc`` says the deployment is wrong (see ``errors.Misconfigured``)."""
+    if not isinstance(exc, ClientError):
+        return None
+    code = error_code(exc)
+    if code in _CONFIGURATION_CODES:
+        return Misconfigured(service, code)
+    message = str(exc.response.get("Error", {}).get("Message") or "")
+    if code in ("ValidationException", "ResourceNotFoundException") and _CONFIGURATION_WORDS.search(message):
+        return Misconfigured(service, code)
+    return None
 
 
 def may_have_taken_effect(exc: Exception) -> bool:

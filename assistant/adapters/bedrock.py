@@ -30,8 +30,8 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, translate
-from assistant.errors import AssistantError, RejectedByService, RetryableError
+from assistant.adapters.aws import AWS_ERRORS, RETRYABLE_CODES, error_code, misconfiguration, translate
+from assistant.errors import AssistantError, Misconfigured, RejectedByService, RetryableError
 from assistant.ports import (
     Agenda,
     Answer,
@@ -218,6 +218,11 @@ class BedrockKnowledgeBaseEngine:
             if len(question.text) <= RETRIEVE_AND_GENERATE_LIMIT:
                 return self._retrieve_and_generate(question, window)
             return self._retrieve_then_converse(question, window)
+        except Misconfigured as exc:
+            # Not this attendee's fault, nor theirs alone: retried, then dead-lettered, and alarmed.
+            self._metrics.count("BedrockMisconfigured", 1, Code=_dimension(exc.code))
+            logger.error("bedrock refused the configuration", extra={"error": exc.code})
+            raise
         except (RetryableError, RejectedByService) as exc:
             reason = _dimension(exc.code) if isinstance(exc, RejectedByService) else "retries_exhausted"
             self._metrics.count("AnswerError", 1, Reason=reason)
@@ -467,6 +472,9 @@ class BedrockKnowledgeBaseEngine:
             try:
                 return operation()
             except AWS_ERRORS as exc:
+                misconfigured = misconfiguration("bedrock", exc)
+                if misconfigured is not None:
+                    raise misconfigured from None
                 error = translate("bedrock", exc)
                 code = _dimension(error_code(exc))
                 if not isinstance(error, RetryableError):

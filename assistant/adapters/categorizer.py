@@ -29,8 +29,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, error_code, translate
-from assistant.errors import RetryableError
+from assistant.adapters.aws import AWS_ERRORS, error_code, misconfiguration, translate
+from assistant.errors import Misconfigured, RetryableError
 from assistant.ports import OTHER_CATEGORY, Clock
 from assistant.services.categories import DEFAULT_CAP, MAX_NAME_CHARS, is_other, settle
 
@@ -158,8 +158,12 @@ class BedrockCategorizer:
                 response: dict[str, Any] = self._runtime.converse(**request)
                 return response
             except AWS_ERRORS as exc:
-                error = translate("bedrock", exc)
-                if not isinstance(error, RetryableError) or attempt >= self._attempts:
+                error = misconfiguration("bedrock", exc) or translate("bedrock", exc)
+                if (
+                    not isinstance(error, RetryableError)
+                    or isinstance(error, Misconfigured)
+                    or attempt >= self._attempts
+                ):
                     logger.warning("categorization failed", extra={"error": error_code(exc), "try": attempt})
                     raise error from None
                 ceiling = min(self._max_delay, self._base_delay * 2 ** (attempt - 1))

@@ -116,6 +116,23 @@ class _Conflict(Exception):
     """The transaction lost a race with another writer of the same item."""
 
 
+PROBE_TTL_SECONDS = 86_400
+"""How long a doctor's probe steps are kept (the TTL sweeps them)."""
+
+
+def probe_steps(client: Any, table_name: str, probe_id: str) -> dict[str, str]:
+    """A probe's recorded steps (``record_probe``): step -> detail. For ``assistant doctor``."""
+    try:
+        item = client.get_item(TableName=table_name, Key={"pk": _s("probe#" + probe_id)}, ConsistentRead=True)
+    except AWS_ERRORS as exc:
+        raise translate("dynamodb", exc) from None
+    return {
+        k.removeprefix("step_"): str(v.get("S", ""))
+        for k, v in (item.get("Item") or {}).items()
+        if k.startswith("step_")
+    }
+
+
 class DynamoDBConversationStore:
     def __init__(self, client: Any, table_name: str, limits: AdmissionLimits, clock: Clock) -> None:
         self._db = client
@@ -462,6 +479,28 @@ class DynamoDBConversationStore:
             ExpressionAttributeValues={":me": _s(owner)},
             conditional_ok=True,
         )
+
+    # -- assistant doctor's round trip ---------------------------------------------------------------------
+
+    def record_probe(self, probe_id: str, step: str, detail: str = "") -> None:
+        # One attribute per step: a retried step writes the same value again.
+        self._call(
+            "update_item",
+            Key={"pk": _s("probe#" + probe_id)},
+            UpdateExpression="SET #step = :detail, expires_at = :expires",
+            ExpressionAttributeNames={"#step": "step_" + step},
+            ExpressionAttributeValues={
+                ":detail": _s(detail or "-"),
+                ":expires": {"N": str(int(self._clock.now()) + PROBE_TTL_SECONDS)},
+            },
+        )
+
+    def probe(self, probe_id: str) -> dict[str, str]:
+        """A probe's recorded steps (``record_probe``): step -> detail. For ``assistant doctor``."""
+        item = self._get("probe#" + probe_id)
+        return {
+            k.removeprefix("step_"): str(v.get("S", "")) for k, v in item.items() if k.startswith("step_")
+        }
 
     # -- the answer engine's session (Bedrock's session id) ------------------------------------------------
 

@@ -52,9 +52,13 @@ def message_envelope(
     name: str = "Attendee",
     wamid: str | None = None,
     timestamp: int | None = None,
+    phone_number_arn: str = PHONE_NUMBER_ARN,
 ) -> dict[str, Any]:
-    """The envelope of one inbound message whose type-specific part is ``content``."""
+    """The envelope of one inbound message whose type-specific part is ``content``; ``phone_number_arn``:
+    the business number it was sent to (a deployed stack's, for ``assistant doctor``)."""
     now = int(time.time()) if timestamp is None else timestamp
+    account = phone_number_arn.split(":")[4]
+    region = phone_number_arn.split(":")[3]
     entry = {
         "id": "200000000000002",
         "changes": [
@@ -82,11 +86,45 @@ def message_envelope(
     return {
         "context": {
             "MetaWabaIds": [
-                {"wabaId": "200000000000002", "arn": f"arn:aws:social-messaging:us-east-1:{ACCOUNT}:waba/1"}
+                {"wabaId": "200000000000002", "arn": f"arn:aws:social-messaging:{region}:{account}:waba/1"}
             ],
-            "MetaPhoneNumberIds": [{"metaPhoneNumberId": META_PHONE_NUMBER_ID, "arn": PHONE_NUMBER_ARN}],
+            "MetaPhoneNumberIds": [{"metaPhoneNumberId": META_PHONE_NUMBER_ID, "arn": phone_number_arn}],
         },
         "whatsAppWebhookEntry": json.dumps(entry),
-        "aws_account_id": ACCOUNT,
+        "aws_account_id": account,
         "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime(now)),
     }
+
+
+def probe_envelope(
+    question: str,
+    *,
+    probe_id: str,
+    phone_number_arn: str,
+    to: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """``assistant doctor``'s round trip: a text message marked as its probe (``models.domain.Probe``).
+
+    Without ``to`` it is a dry run from a made-up business-scoped user (``DOCTOR.<probe id>``, no phone
+    number), whose replies are recorded, never sent; with ``to`` (a WhatsApp number that wrote to the business
+    number in the last 24 hours) it comes from that number, and the replies go to it."""
+    sender = to or "0"
+    envelope = message_envelope(
+        {"type": "text", "text": {"body": question}},
+        sender=sender,
+        name="assistant doctor",
+        wamid=f"wamid.doctor-{probe_id}",
+        timestamp=timestamp,
+        phone_number_arn=phone_number_arn,
+    )
+    if to is None:
+        entry = json.loads(envelope["whatsAppWebhookEntry"])
+        value = entry["changes"][0]["value"]
+        value["contacts"] = [{"profile": {"name": "assistant doctor"}, "user_id": f"DOCTOR.{probe_id}"}]
+        message = value["messages"][0]
+        del message["from"]
+        message["from_user_id"] = f"DOCTOR.{probe_id}"
+        envelope["whatsAppWebhookEntry"] = json.dumps(entry)
+    envelope["assistantProbe"] = {"id": probe_id, "dryRun": to is None}
+    return envelope

@@ -4,6 +4,8 @@
   ``ReadTimeoutError`` as if the response had been lost; botocore's own retry, if the client has one
   left, sends the same request again. That is the case every retry in this project must recognise.
 - ``failing(...)``: the call fails without taking effect (a 500 from the service), every botocore attempt.
+- ``refusing(...)``: the service refuses the call with a 4xx error code and message of your choosing (an
+  ``AccessDeniedException`` for a model not enabled), without taking effect.
 - ``crash_before(...)`` / ``crash_after(...)``: raise ``SimulatedCrash`` (a ``BaseException``: no
   ``except Exception`` catches it) at a chosen call, before or after it takes effect, as if the Lambda
   process died on that line. The local poller treats it like a dead invocation: nothing of the batch is
@@ -30,8 +32,10 @@ class SimulatedCrash(BaseException):
 class _Rule:
     match: Match
     times: int
-    kind: str  # "ambiguous" | "fail" | "crash_before" | "crash_after"
+    kind: str  # "ambiguous" | "fail" | "refuse" | "crash_before" | "crash_after"
     hits: int = 0
+    error: tuple[str, str] = ("", "")
+    """(code, message) of a ``refuse`` rule."""
 
 
 @dataclass
@@ -43,13 +47,19 @@ class FaultPlan:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, service: str, operation: str, params: dict[str, Any], kinds: tuple[str, ...]) -> str:
+        rule = self.rule(service, operation, params, kinds)
+        return rule.kind if rule is not None else ""
+
+    def rule(
+        self, service: str, operation: str, params: dict[str, Any], kinds: tuple[str, ...]
+    ) -> _Rule | None:
         with self.lock:
             for rule in self.rules:
                 if rule.kind in kinds and rule.hits < rule.times and rule.match(service, operation, params):
                     rule.hits += 1
                     self.fired.append((rule.kind, service, operation))
-                    return rule.kind
-        return ""
+                    return rule
+        return None
 
 
 def call(service: str, operation: str, when: Callable[[dict[str, Any]], bool] | None = None) -> Match:
@@ -82,6 +92,13 @@ def injected(plan: FaultPlan) -> Iterator[FaultPlan]:
                     "Error": {"Code": "InternalServerError", "Message": "injected"},
                     "ResponseMetadata": {"HTTPStatusCode": 500},
                 },
+                operation,
+            )
+        refusal = plan.rule(service, operation, params, ("refuse",))
+        if refusal is not None:
+            code, message = refusal.error
+            raise ClientError(
+                {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}},
                 operation,
             )
         local.current = (service, operation, params)
@@ -118,6 +135,10 @@ def ambiguous(match: Match, times: int = 1) -> _Rule:
 
 def failing(match: Match, times: int = 1) -> _Rule:
     return _Rule(match, times, "fail")
+
+
+def refusing(match: Match, code: str, message: str = "", times: int = 1) -> _Rule:
+    return _Rule(match, times, "refuse", error=(code, message))
 
 
 def crash_before(match: Match, times: int = 1) -> _Rule:

@@ -25,8 +25,10 @@ SAMPLE_TIMEZONE = "Europe/Lisbon"
 
 
 def sample_knowledge_dir() -> Path:
-    """``knowledge/`` at the project root: the sample conference's documents."""
-    return Path(__file__).resolve().parents[2] / "knowledge"
+    """The sample conference's documents: the project's ``knowledge/``, shipped in the package."""
+    from assistant.local.bundled import KNOWLEDGE
+
+    return KNOWLEDGE
 
 
 def sample_documents() -> list[Path]:

@@ -44,7 +44,15 @@ from assistant.local.clock import VirtualClock
 from assistant.local.engine import E5Embedder, KnowledgeBase
 from assistant.local.faults import SimulatedCrash
 from assistant.local.socialmessaging import SocialMessagingStandIn
-from assistant.local.template import FunctionSpec, functions, load_template, resolver, resources_of
+from assistant.local.template import (
+    LOCAL_PHONE_NUMBER_ARNS,
+    FunctionSpec,
+    filter_policy,
+    functions,
+    load_template,
+    resolver,
+    resources_of,
+)
 from assistant.ports import AnswerEngine, Clock
 from assistant.services.agenda import catalog_of
 
@@ -114,6 +122,10 @@ class _InFlight:
     message_id: str
     receipt_handle: str
     due: float
+
+
+LOCAL_BUSINESS_ACCOUNT = "waba-local"
+"""The twin's WhatsApp business account, holding its phone numbers."""
 
 
 class LocalCloud:
@@ -192,6 +204,11 @@ class LocalCloud:
         )
         self._exit.enter_context(mock_aws())
         self._create_resources()
+        # The business account the envelopes come from, linked to the inbound topic (as the README's deploy
+        # steps leave a real one): what `assistant doctor` checks.
+        self.social.add_business_account(
+            LOCAL_BUSINESS_ACCOUNT, "Local event", LOCAL_PHONE_NUMBER_ARNS[:1], self.inbound_topic_arn
+        )
         self._start_bedrock()
         self._load_state()
         # Lambda's stdout goes to CloudWatch; here to a log file, through a tap that counts EMF metrics.
@@ -256,7 +273,11 @@ class LocalCloud:
             if str(props.get("RawMessageDelivery", "false")).lower() == "true":
                 attributes["RawMessageDelivery"] = "true"
             if props.get("FilterPolicy"):
-                attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+                # Resolved (it names PhoneNumberArn), for every number of the local account, and applied where
+                # the template applies it (the inbound subscription reads the envelope, the message body).
+                policy = filter_policy(self.template, self._refs, self._arns, props["FilterPolicy"])
+                attributes["FilterPolicy"] = json.dumps(policy)
+                attributes["FilterPolicyScope"] = props.get("FilterPolicyScope", "MessageAttributes")
             sns.subscribe(
                 TopicArn=self._resolve(props["TopicArn"]),
                 Protocol=props["Protocol"],
@@ -378,6 +399,19 @@ class LocalCloud:
 
     def queue_url(self, logical_id: str) -> str:
         return self._refs[logical_id]
+
+    def outputs(self) -> dict[str, str]:
+        """The template's outputs, resolved to what the twin created: the twin as a stack (``assistant
+        doctor``). An output naming something the twin does not create (Cognito, say) is left out."""
+        resolved: dict[str, str] = {}
+        for name, output in (self.template.get("Outputs") or {}).items():
+            try:
+                value = self._resolve(output["Value"])
+            except (KeyError, LookupError, TypeError, ValueError):
+                continue
+            if isinstance(value, str) and value:
+                resolved[name] = value
+        return resolved
 
     # -- running events -------------------------------------------------------------------------------------
 
@@ -569,11 +603,7 @@ class LocalCloud:
     # -- state in the home directory ------------------------------------------------------------------------
 
     def _hash_key(self) -> str:
-        path = self.home / "hash.key"
-        if not path.exists():
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+        return local_hash_key(self.home)
 
     def _state_path(self, table: str) -> Path:
         return self.home / "state" / f"{table}.json"
@@ -707,3 +737,14 @@ def _patched_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+def local_hash_key(home: Path) -> str:
+    """The local twin's HMAC key (its Secrets Manager secret's value), made once per home, readable by its
+    owner only."""
+    path = home / "hash.key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

@@ -9,6 +9,10 @@ Like the service, it reports on what it sent: every accepted message that is not
 ``sent`` status event, an envelope of the shape the service publishes to the inbound topic (with the
 message's ``biz_opaque_callback_data``). ``LocalCloud.drain()`` publishes them; tests can hold them back to
 make a status arrive late (``hold_statuses``, ``release_statuses()``).
+
+It also knows the WhatsApp business accounts linked to the account (``add_business_account``), for
+``ListLinkedWhatsAppBusinessAccounts``, ``GetLinkedWhatsAppBusinessAccount`` and
+``PutWhatsAppBusinessAccountEventDestinations`` (what ``assistant doctor`` reads and sets).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -25,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from assistant.local import envelopes
 from assistant.local.wire import RestJsonServer, ServiceError
@@ -67,6 +74,32 @@ class PhoneNumber:
     def origination_id(self) -> str:
         """``phone-number-id-<id>``, the form the adapter sends as ``originationPhoneNumberId``."""
         return _origination_id(self.arn)
+
+
+@dataclass
+class _BusinessAccount:
+    """A linked WhatsApp business account, as ``GetLinkedWhatsAppBusinessAccount`` tells it."""
+
+    account_id: str
+    name: str
+    phone_number_arns: tuple[str, ...]
+    event_destination: str | None
+    linked_at: float
+
+
+class _RestJsonServerWithQuery(RestJsonServer):
+    """The GET operations carry their input in the query string, which ``RestJsonServer`` leaves out: here
+    its parameters become the request's members."""
+
+    def dispatch(self, path: str, raw: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+        route, _, query = path.partition("?")
+        if query and not raw:
+            raw = json.dumps({key: values[-1] for key, values in parse_qs(query).items()}).encode()
+        return super().dispatch(route, raw)
+
+
+_EVENT_DESTINATION = re.compile(r"arn:.*:[a-z-]+([/:](.*))?")
+"""``EventDestinationArn``'s pattern in the service model."""
 
 
 def _origination_id(arn_or_id: str) -> str:
@@ -215,9 +248,15 @@ class SocialMessagingStandIn:
         self._ready: list[dict[str, Any]] = []
         self._held: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = RestJsonServer("socialmessaging")
-        self._server.route("/v1/whatsapp/send", self._send_operation)
-        self._server.route("/v1/whatsapp/media/get", self._get_media_operation)
+        self._accounts: dict[str, _BusinessAccount] = {}
+        self.account_page_size = 100
+        """The most accounts one ``ListLinkedWhatsAppBusinessAccounts`` answer holds (its maximum)."""
+        self._server = _RestJsonServerWithQuery("socialmessaging", methods=True)
+        self._server.route("POST /v1/whatsapp/send", self._send_operation)
+        self._server.route("POST /v1/whatsapp/media/get", self._get_media_operation)
+        self._server.route("GET /v1/whatsapp/waba/list", self._list_accounts_operation)
+        self._server.route("GET /v1/whatsapp/waba/details", self._get_account_operation)
+        self._server.route("PUT /v1/whatsapp/waba/eventdestinations", self._put_destinations_operation)
 
     # -- control --------------------------------------------------------------------------------------------
 
@@ -317,6 +356,127 @@ class SocialMessagingStandIn:
         )
         envelope = sent_status_envelope(phone, message_id, message, self._clock())
         (self._held if self.hold_statuses else self._ready).append(envelope)
+
+    # -- linked business accounts ---------------------------------------------------------------------------
+
+    def add_business_account(
+        self,
+        account_id: str,
+        name: str,
+        phone_number_arns: tuple[str, ...] | list[str],
+        event_destination: str | None = None,
+    ) -> None:
+        """Link a WhatsApp business account (``waba-...``) holding these phone numbers (replaces one of the
+        same id)."""
+        with self._lock:
+            self._accounts[account_id] = _BusinessAccount(
+                account_id, name, tuple(phone_number_arns), event_destination, self._clock()
+            )
+
+    def remove_business_account(self, account_id: str) -> None:
+        """Unlink a business account (tests: an account set up otherwise)."""
+        with self._lock:
+            self._accounts.pop(account_id, None)
+
+    def event_destination(self, account_id: str) -> str | None:
+        """The account's event destination, as the service would publish to it."""
+        with self._lock:
+            return self._accounts[account_id].event_destination
+
+    def _account(self, account_id: Any) -> _BusinessAccount | None:
+        """Called with the lock held: an account by its id or its ARN."""
+        if not isinstance(account_id, str):
+            return None
+        return self._accounts.get(account_id) or next(
+            (a for a in self._accounts.values() if self._account_arn(a) == account_id), None
+        )
+
+    def _account_arn(self, account: _BusinessAccount) -> str:
+        region = next(
+            (arn.split(":")[3] for arn in account.phone_number_arns if arn.count(":") >= 5), "us-east-1"
+        )
+        return (
+            f"arn:aws:social-messaging:{region}:{envelopes.ACCOUNT}:waba/"
+            + account.account_id.removeprefix("waba-")
+        )
+
+    def _account_summary(self, account: _BusinessAccount) -> dict[str, Any]:
+        return {
+            "arn": self._account_arn(account),
+            "id": account.account_id,
+            "wabaId": str(int(hashlib.sha256(account.account_id.encode()).hexdigest()[:12], 16)),
+            "registrationStatus": "COMPLETE",
+            "linkDate": account.linked_at,
+            "wabaName": account.name,
+            "eventDestinations": (
+                [{"eventDestinationArn": account.event_destination}] if account.event_destination else []
+            ),
+        }
+
+    def _phone_summary(self, arn: str) -> dict[str, Any]:
+        origination = _origination_id(arn)
+        known = self._phone_numbers.get(origination)
+        meta_id = (
+            known.meta_phone_number_id
+            if known
+            else str(int(hashlib.sha256(arn.encode()).hexdigest()[:12], 16))
+        )
+        display = known.display_phone_number if known else "15550009999"
+        return {
+            "arn": arn,
+            "phoneNumber": "+" + display,
+            "phoneNumberId": origination,
+            "metaPhoneNumberId": meta_id,
+            "displayPhoneNumberName": "Event assistant",
+            "displayPhoneNumber": display,
+            "qualityRating": "GREEN",
+        }
+
+    def _list_accounts_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        """``ListLinkedWhatsAppBusinessAccounts``: summaries, a page at a time (the token is an offset)."""
+        try:
+            start = int(request.get("nextToken") or 0)
+            size = min(int(request.get("maxResults") or self.account_page_size), self.account_page_size)
+        except ValueError:
+            raise ServiceError("ValidationException", 400, "invalid nextToken or maxResults") from None
+        if start < 0 or size < 1:
+            raise ServiceError("ValidationException", 400, "invalid nextToken or maxResults")
+        with self._lock:
+            accounts = list(self._accounts.values())
+            page = [self._account_summary(a) for a in accounts[start : start + size]]
+        answer: dict[str, Any] = {"linkedAccounts": page}
+        if start + size < len(accounts):
+            answer["nextToken"] = str(start + size)
+        return answer
+
+    def _get_account_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        """``GetLinkedWhatsAppBusinessAccount``: the summary and the account's phone numbers."""
+        if not request.get("id"):
+            raise ServiceError("ValidationException", 400, "id is required")
+        with self._lock:
+            account = self._account(request["id"])
+            if account is None:
+                raise ServiceError("ResourceNotFoundException", 404, "no such linked account")
+            details = self._account_summary(account)
+            details["phoneNumbers"] = [self._phone_summary(arn) for arn in account.phone_number_arns]
+        return {"account": details}
+
+    def _put_destinations_operation(self, request: dict[str, Any], _: dict[str, str]) -> dict[str, Any]:
+        """``PutWhatsAppBusinessAccountEventDestinations``: the account's (only) destination, replaced."""
+        destinations = request.get("eventDestinations")
+        if not request.get("id") or not isinstance(destinations, list):
+            raise ServiceError("ValidationException", 400, "id and eventDestinations are required")
+        if len(destinations) > 1:
+            raise ServiceError("ValidationException", 400, "at most one event destination")
+        arns = [d.get("eventDestinationArn") if isinstance(d, dict) else None for d in destinations]
+        if not all(isinstance(arn, str) and _EVENT_DESTINATION.fullmatch(arn) for arn in arns):
+            raise ServiceError("ValidationException", 400, "eventDestinationArn is not an ARN")
+        with self._lock:
+            account = self._account(request["id"])
+            if account is None:
+                raise ServiceError("InvalidParametersException", 400, "no such linked account")
+            account.event_destination = str(arns[0]) if arns else None
+        return {}
 
     @property
     def endpoint(self) -> str:

@@ -39,6 +39,17 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """``assistant doctor``'s round trip: a synthetic message that the envelope marks (``assistantProbe``,
+    beside ``context``: only a publisher to the inbound topic can set it, never a WhatsApp user). It goes
+    through the whole pipeline; what it would send is recorded under ``probe_id`` and, in a dry run, never
+    sent."""
+
+    probe_id: str
+    dry_run: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     """The sender. ``wa_id`` may be absent for users who adopted a username (business-scoped id only)."""
 
@@ -125,6 +136,8 @@ class InboundMessage:
     content: Content
     quoted_message_id: str | None = field(default=None, repr=False)
     forwarded: bool = False
+    probe: Probe | None = None
+    """Set on ``assistant doctor``'s synthetic round-trip message only (see ``services/probe.py``)."""
 
     @property
     def question_text(self) -> str | None:

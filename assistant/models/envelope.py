@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from assistant.errors import MalformedPayload
@@ -28,6 +30,7 @@ from assistant.models.domain import (
     Location,
     Media,
     MessageKind,
+    Probe,
     Reaction,
     Route,
     SharedContacts,
@@ -91,6 +94,21 @@ def _routes(envelope: Mapping[str, Any]) -> dict[str, str]:
     return routes
 
 
+_PROBE_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+
+
+def _probe(envelope: Mapping[str, Any]) -> Probe | None:
+    """``assistant doctor``'s mark (``{"assistantProbe": {"id": ..., "dryRun": true}}``); a dry run unless it
+    says otherwise, so that a malformed mark never makes a message go out."""
+    raw = envelope.get("assistantProbe")
+    if not isinstance(raw, dict):
+        return None
+    probe_id = raw.get("id")
+    if not isinstance(probe_id, str) or not _PROBE_ID.fullmatch(probe_id):
+        return None
+    return Probe(probe_id=probe_id, dry_run=raw.get("dryRun") is not False)
+
+
 def parse_envelope(envelope: Mapping[str, Any]) -> Envelope:
     """Parse one envelope (what SNS carries as ``Message``) into domain objects."""
     if not isinstance(envelope, dict | Mapping):  # dict first: the common case skips the ABC check
@@ -140,6 +158,9 @@ def parse_envelope(envelope: Mapping[str, Any]) -> Envelope:
                 skipped += 1
             else:
                 statuses.append(status)
+    probe = _probe(envelope)
+    if probe is not None:
+        messages = [replace(message, probe=probe) for message in messages]
     return Envelope(messages=tuple(messages), statuses=tuple(statuses), skipped=skipped)
 
 

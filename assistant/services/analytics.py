@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from assistant.errors import Misconfigured
 from assistant.ports import (
     OTHER_CATEGORY,
     AnalyticsStore,
@@ -126,6 +127,8 @@ class CategorizeService:
 
     def handle(self, question: ProcessedMessage) -> str:
         log = {"message_key": question.message_key[:12]}
+        if question.probe is not None:
+            return "probe"  # assistant doctor's round trip: not an attendee's question
         if self._store.question_recorded(question.message_key):
             self._store.join(question.message_key)  # an earlier attempt may have died before joining
             self._metrics.count("DuplicateCategorizeSkipped")
@@ -139,7 +142,11 @@ class CategorizeService:
 
             known = list(dict.fromkeys([*self._predefined, *self._store.categories()]))
             # A retryable failure: SQS redelivers; a rejected one: the record ends in the DLQ, not lost.
-            proposed = self._categorizer.categorize(text, known)
+            try:
+                proposed = self._categorizer.categorize(text, known)
+            except Misconfigured as exc:
+                self._metrics.count("BedrockMisconfigured", 1, Code=exc.code)
+                raise
             category = settle(proposed, known, cap=self._cap)
             if redact(category) != category or any(ch.isdigit() for ch in category):
                 # A name a model was talked into ("Call 555 1234"): categories are kept for good.

@@ -34,6 +34,7 @@ from assistant.services.delivery import reply_callback
 from assistant.services.formatting import split_message, to_whatsapp, with_sources
 from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
+from assistant.services.probe import messenger_for
 from assistant.services.voice import VoiceNotes
 
 logger = Logger(child=True)
@@ -178,7 +179,7 @@ class AnswerService:
             return "recovered"
 
         try:
-            with _TypingKeeper(self._messenger, route, question.message_id, self._typing_every):
+            with _TypingKeeper(self._messenger_for(question), route, question.message_id, self._typing_every):
                 if question.media_id is not None:
                     body, source = self._reply_to_voice(question, deadline)
                 else:
@@ -219,10 +220,21 @@ class AnswerService:
             logger.warning("reply rejected", extra={**log, "error": str(exc)})
             source = "rejected"
         self._complete(question, owner)
+        if question.probe is not None:
+            # assistant doctor's round trip: not an attendee, so not in the organizers' figures.
+            self._store.record_probe(question.probe, "answered", source)
+            logger.info("probe answered", extra={**log, "source": source})
+            return "answered"
         self._metrics.count("Answered", 1, Source=source)
+        if question.received_at:
+            # From WhatsApp's timestamp (whole seconds) to the reply sent: what the attendee waited.
+            self._metrics.measure("AnswerLatency", max(0.0, self._clock.now() - question.received_at))
         self._count_answer(question, source)
         logger.info("answered", extra={**log, "source": source})
         return "answered"
+
+    def _messenger_for(self, question: ProcessedMessage) -> Messenger:
+        return messenger_for(self._store, self._messenger, question.probe, dry_run=question.probe_dry_run)
 
     def _count_answer(self, question: ProcessedMessage, source: str) -> None:
         """The organizers' counters: the answer's source and latency, once (a failure costs only that)."""
@@ -282,7 +294,7 @@ class AnswerService:
                     self._store.record_progress(
                         question.message_key, owner, parts_sent=index, parts=len(parts)
                     )
-                self._messenger.send_text(
+                self._messenger_for(question).send_text(
                     route,
                     question.recipient,
                     part,

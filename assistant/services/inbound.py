@@ -32,6 +32,7 @@ from assistant.services import replies
 from assistant.services.delivery import parse_reply_callback, reply_callback
 from assistant.services.language import SUPPORTED, choose
 from assistant.services.language import detect as detect_language
+from assistant.services.probe import messenger_for
 from assistant.services.voice import accepts as accepts_audio
 
 logger = Logger(child=True)
@@ -81,6 +82,12 @@ def message_key(hasher: Hasher, message: InboundMessage) -> str:
 
 def user_key(hasher: Hasher, message: InboundMessage) -> str:
     return hasher.key("user", message.user.identity)
+
+
+def allow_key(hasher: Hasher, identity: str) -> str:
+    """An allow-list entry (``ALLOWED_USERS``) for a wa_id (with or without its "+") or a business-scoped
+    user id: the HMAC its user would be keyed by, had they that id alone."""
+    return hasher.key("user", identity.strip().lstrip("+"))
 
 
 def _language_of(message: InboundMessage, languages: tuple[str, ...] = SUPPORTED) -> str | None:
@@ -178,7 +185,7 @@ class InboundService:
             logger.info("no reply needed", extra=log)
             return "silent"
 
-        static, reason = self._static_reply(message, ukey)
+        static, reason = self._static_reply(message)
         text = message.question_text or ""
         request = AdmissionRequest(
             message_key=mkey,
@@ -205,15 +212,28 @@ class InboundService:
             self._deliver(
                 message, mkey, admission, replies.say("busy", _language_of(message, self._policy.languages))
             )
+            self._record_probe(message, "static", "busy")
             return "busy"
         if outcome is Outcome.RATE_LIMITED:
             self._metrics.count("RateLimited")
             notice = replies.say("rate_limited", _language_of(message, self._policy.languages))
             self._deliver(message, mkey, admission, notice if admission.first_over_limit else None)
+            self._record_probe(message, "static", "rate_limited")
             return "rate_limited"
         self._metrics.count("StaticReply", 1, Reason=reason)
         self._deliver(message, mkey, admission, static)
+        self._record_probe(message, "static", reason)
         return reason
+
+    def _messenger_for(self, message: InboundMessage) -> Messenger:
+        probe = message.probe
+        if probe is None:
+            return self._messenger
+        return messenger_for(self._store, self._messenger, probe.probe_id, dry_run=probe.dry_run)
+
+    def _record_probe(self, message: InboundMessage, step: str, detail: str) -> None:
+        if message.probe is not None:
+            self._store.record_probe(message.probe.probe_id, step, detail)
 
     def _count_feedback(self, message: InboundMessage, mkey: str) -> None:
         """A reaction to one of our replies counts as feedback on that answer, once."""
@@ -234,10 +254,16 @@ class InboundService:
         if counted:
             self._metrics.count("Feedback", 1, Kind=kind)
 
-    def _static_reply(self, message: InboundMessage, ukey: str) -> tuple[str | None, str]:
+    def _allowed(self, message: InboundMessage) -> bool:
+        """Either of the user's ids lets them in: a user listed by their business-scoped id who also has a
+        wa_id (and so is keyed by the wa_id) is still the user who was listed."""
+        ids = (message.user.wa_id, message.user.user_id)
+        return any(allow_key(self._hasher, i) in self._policy.allowed_user_keys for i in ids if i)
+
+    def _static_reply(self, message: InboundMessage) -> tuple[str | None, str]:
         """The static reply this message gets whatever the store says, or None for a question."""
         language = _language_of(message, self._policy.languages)
-        if self._policy.allowed_user_keys and ukey not in self._policy.allowed_user_keys:
+        if self._policy.allowed_user_keys and not self._allowed(message):
             return replies.say("not_allowed", language), "not_allowed"
         if message.kind is MessageKind.REQUEST_WELCOME:
             return replies.say("welcome", language), "welcome"
@@ -271,6 +297,8 @@ class InboundService:
             conversation_reset=admission.conversation_reset,
             media_id=message.content.media_id if isinstance(message.content, Media) else None,
             mime_type=message.content.mime_type if isinstance(message.content, Media) else None,
+            probe=message.probe.probe_id if message.probe else None,
+            probe_dry_run=message.probe.dry_run if message.probe else False,
         )
         try:
             self._publisher.publish(event)
@@ -295,7 +323,7 @@ class InboundService:
         if body is None:
             return
         try:
-            self._messenger.send_text(
+            self._messenger_for(message).send_text(
                 message.route,
                 recipient_of(message),
                 body,
@@ -330,7 +358,7 @@ class InboundService:
     def _mark_read(self, message: InboundMessage, *, typing: bool) -> None:
         # A read receipt is a courtesy: its failure must neither fail the record nor lose the message.
         try:
-            self._messenger.mark_read(message.route, message.message_id, typing=typing)
+            self._messenger_for(message).mark_read(message.route, message.message_id, typing=typing)
         except AssistantError as exc:
             self._metrics.count("ReadReceiptFailed")
             logger.warning("read receipt failed", extra={"error": str(exc)})

@@ -17,6 +17,7 @@ from assistant.adapters.bedrock import (
     title_of,
 )
 from assistant.bootstrap import limits_of
+from assistant.errors import Misconfigured
 from assistant.fakes import FixedClock, InMemoryConversationStore, RecordingMetrics
 from assistant.local.wire import RestJsonServer, ServiceError
 from assistant.ports import AdmissionRequest, ProcessedMessage, Recipient, Verdict
@@ -218,9 +219,18 @@ def test_throttled_past_the_budget_is_a_failure(world: World) -> None:
 
 
 def test_rejected_request_is_not_retried_and_gives_an_apology(world: World) -> None:
-    world.agent.script["RetrieveAndGenerate"].append(ServiceError("AccessDeniedException", 403, "no"))
+    world.agent.script["RetrieveAndGenerate"].append(
+        ServiceError("ValidationException", 400, "Input too long")
+    )
     assert world.engine.answer(question()).source == "error"
     assert len(world.agent.requests) == 1
+
+
+def test_a_refused_configuration_is_raised_for_the_queue_to_retry_not_apologised_for(world: World) -> None:
+    world.agent.script["RetrieveAndGenerate"].append(ServiceError("AccessDeniedException", 403, "no"))
+    with pytest.raises(Misconfigured):
+        world.engine.answer(question())
+    assert len(world.agent.requests) == 1, "not retried inside the call: the deployment, not the moment"
 
 
 def test_a_response_with_missing_fields_is_i_dont_know_not_a_crash(world: World) -> None:

@@ -125,7 +125,7 @@ def test_the_page_is_the_local_servers_page() -> None:
     response = call(request("/dashboard", stage=AUTH))
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
-    local = resources.files("assistant.local.web").joinpath("dashboard.html").read_text()
+    local = resources.files("assistant.web").joinpath("dashboard.html").read_text()
     assert response["body"].replace(META, "") == local
     # The page may trade its sign-in code with the Cognito domain, and with nothing else out there.
     policy = response["headers"]["Content-Security-Policy"]
@@ -178,7 +178,7 @@ def test_the_page_offers_no_sign_in_without_a_complete_configuration(stage: dict
 
     body = call(request("/dashboard", stage=stage))["body"]
     assert 'name="auth"' not in body
-    assert body == resources.files("assistant.local.web").joinpath("dashboard.html").read_text()
+    assert body == resources.files("assistant.web").joinpath("dashboard.html").read_text()
 
 
 def test_a_failing_report_answers_500_without_details(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,6 +49,7 @@ def test_handlers_never_import_each_other() -> None:
 def test_inbound_handler_stays_free_of_heavy_libraries() -> None:
     heavy = {"langchain", "langchain_aws", "pydantic", "numpy", "moto", "yaml"}
     heavy |= {"faster_whisper", "ctranslate2", "av", "ffmpeg", "imageio_ffmpeg", "onnxruntime"}  # voice notes
+    heavy |= {"aws_xray_sdk"}  # the tracer: 0.13 s of cold start, in the answer function only
     seen: set[str] = set()
     for path in [
         ROOT / "handlers" / "inbound.py",
@@ -57,6 +58,18 @@ def test_inbound_handler_stays_free_of_heavy_libraries() -> None:
     ]:
         seen |= {n.split(".")[0] for n in _imports(path)}
     assert not seen & heavy
+
+
+def test_inbound_function_loads_no_tracer() -> None:
+    """What the inbound function imports at cold start, run for real: the typing indicator waits for it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, handlers.inbound; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert "aws_xray_sdk" not in loaded and "faster_whisper" not in loaded and "numpy" not in loaded
 
 
 def test_template_sets_exactly_the_variables_the_code_reads() -> None:

@@ -41,9 +41,13 @@ def test_bad_numbers_are_rejected(name: str, value: str) -> None:
         Settings.from_env(REQUIRED | {name: value})
 
 
-def test_allow_list_is_parsed_and_plus_signs_dropped() -> None:
-    settings = Settings.from_env(REQUIRED | {"ALLOWED_USERS": " +15550001111, US.123 ,"})
-    assert settings.allowed_users == frozenset({"15550001111", "US.123"})
+def test_allow_list_holds_hmacs_and_refuses_ids_without_echoing_them() -> None:
+    key = "0123456789abcdef" * 2
+    settings = Settings.from_env(REQUIRED | {"ALLOWED_USERS": f" {key.upper()}, {key[::-1]} ,"})
+    assert settings.allowed_users == frozenset({key, key[::-1]})
+    with pytest.raises(ConfigurationError, match="assistant allow-list") as refused:
+        Settings.from_env(REQUIRED | {"ALLOWED_USERS": f"{key},+15550001111"})
+    assert "5550001111" not in str(refused.value)
 
 
 def test_a_lease_shorter_than_the_answer_claim_is_refused() -> None:

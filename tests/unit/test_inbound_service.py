@@ -9,7 +9,7 @@ import pytest
 from assistant.errors import AmbiguousOutcome, RejectedByService, RetryableError
 from assistant.models.envelope import parse_envelope
 from assistant.services import replies
-from assistant.services.inbound import message_key, user_key
+from assistant.services.inbound import allow_key, message_key, user_key
 from tests.conftest import load_fixture, text_envelope, with_message
 from tests.worlds import HASHER
 from tests.worlds import World as Both
@@ -20,7 +20,10 @@ INBOUND_VISIBILITY_SECONDS = 360  # template.yaml: SQS redelivers a failed recor
 class World(Both):
     def __init__(self, *, allowed: tuple[str, ...] = (), **changes: int) -> None:
         names = {"rate_limit": "rate_limit_messages", "lease_seconds": "lock_lease_seconds"}
-        super().__init__(allowed_users=frozenset(allowed), **{names.get(k, k): v for k, v in changes.items()})
+        super().__init__(
+            allowed_users=frozenset(allow_key(HASHER, i) for i in allowed),
+            **{names.get(k, k): v for k, v in changes.items()},
+        )
         self.service = self.inbound
 
     def redelivered(self, envelope: dict[str, object]) -> list[str]:
@@ -107,6 +110,22 @@ def test_allow_list_refuses_other_users_politely() -> None:
     assert world.handle(text_envelope("hi", wamid="wamid.1")) == ["not_allowed"]
     assert world.messenger.texts[0]["body"] == replies.say("not_allowed")
     assert world.handle(text_envelope("hi", wamid="wamid.2", sender="15550002222")) == ["accepted"]
+
+
+def test_allow_list_lets_in_a_user_listed_by_either_of_their_ids() -> None:
+    """Keyed by the wa_id, listed by the business-scoped id (or the other way round): still let in."""
+    with_both = with_message(
+        text_envelope("hi", wamid="wamid.1", sender="15550002222"), from_user_id="US.1349"
+    )
+    by_user_id = World(allowed=("US.1349",))
+    assert by_user_id.handle(with_both) == ["accepted"]
+    assert by_user_id.handle(text_envelope("hi", wamid="wamid.2", sender="15550003333")) == ["not_allowed"]
+    by_number = World(allowed=("+15550002222",))
+    assert by_number.handle(with_both) == ["accepted"]
+    user_id_only = with_message(
+        text_envelope("hi", wamid="wamid.3"), **{"from": None, "from_user_id": "US.9"}
+    )
+    assert by_number.handle(user_id_only) == ["not_allowed"]
 
 
 def test_second_question_while_the_first_is_answered_gets_still_working_reply() -> None:

@@ -107,15 +107,34 @@ def test_the_integration_is_the_dashboard_function_with_payload_2(template: dict
 def test_the_dashboard_function_may_only_read_the_table(template: dict[str, Any]) -> None:
     function = _props(template, "DashboardFunction")
     assert function["Handler"] == "handlers.dashboard.handler"
-    (policy,) = function["Policies"]
-    (statement,) = policy["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert set(statement["Action"]) == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
-    assert statement["Resource"] == {"Fn::GetAtt": ["ConversationTable", "Arn"]}
-    # The table uses DynamoDB's AWS-managed key: no key of ours to grant.
-    assert "KMSMasterKeyId" not in _props(template, "ConversationTable")["SSESpecification"]
+    assert "Policies" not in function
+    assert function["Role"] == {"Fn::GetAtt": ["DashboardFunctionRole", "Arn"]}
+    (policy,) = _props(template, "DashboardFunctionRole")["Policies"]
+    statements = {tuple(sorted(_as_list(s["Action"]))): s for s in policy["PolicyDocument"]["Statement"]}
+    table = statements[("dynamodb:BatchGetItem", "dynamodb:GetItem")]
+    assert table["Effect"] == "Allow"
+    assert table["Resource"] == {"Fn::GetAtt": ["ConversationTable", "Arn"]}
+    # The table is under the stack's key: reading it is decrypting, and that is all it may do with the key.
+    assert statements[("kms:Decrypt",)]["Resource"] == {"Fn::GetAtt": ["EncryptionKey", "Arn"]}
+    assert _props(template, "ConversationTable")["SSESpecification"]["KMSMasterKeyId"] == {
+        "Ref": "EncryptionKey"
+    }
+    # Nothing else but its logs and traces.
+    assert set(statements) - {("dynamodb:BatchGetItem", "dynamodb:GetItem"), ("kms:Decrypt",)} == {
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        ("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+    }
     logs = _props(template, "DashboardFunctionLogs")
-    assert logs == {"LogGroupName": {"Fn::Sub": "/aws/lambda/${DashboardFunction}"}, "RetentionInDays": 30}
+    assert logs == {
+        "LogGroupName": {"Fn::Sub": "/aws/lambda/${AWS::StackName}/DashboardFunction"},
+        "RetentionInDays": 30,
+        "KmsKeyId": {"Fn::GetAtt": ["EncryptionKey", "Arn"]},
+    }
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": "DashboardFunctionLogs"}}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_outputs_name_the_dashboard_and_the_organizer_pool(template: dict[str, Any]) -> None:

@@ -97,8 +97,16 @@ def test_ingest_queue_admits_only_s3_from_this_account(template: dict[str, Any])
 
 def test_ingest_queue_is_encrypted_and_retries_for_about_an_hour(template: dict[str, Any]) -> None:
     queue = _props(template, "IngestQueue")
-    # SQS-managed keys: S3 delivers without a KMS grant.
-    assert queue["SqsManagedSseEnabled"] is True
+    # The stack's key, which lets S3 encrypt what it sends (and nothing else of this account's).
+    assert queue["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
+    assert "SqsManagedSseEnabled" not in queue
+    (s3,) = [
+        s
+        for s in _props(template, "EncryptionKey")["KeyPolicy"]["Statement"]
+        if s["Principal"] == {"Service": "s3.amazonaws.com"}
+    ]
+    assert set(s3["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert s3["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     redrive = queue["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]}
     assert int(redrive["maxReceiveCount"]) * int(queue["VisibilityTimeout"]) >= 3600
@@ -107,7 +115,7 @@ def test_ingest_queue_is_encrypted_and_retries_for_about_an_hour(template: dict[
 def test_ingest_dead_letter_queue_keeps_records_for_fourteen_days(template: dict[str, Any]) -> None:
     assert _resource(template, "IngestDeadLetterQueue")["Type"] == "AWS::SQS::Queue"
     dead = _props(template, "IngestDeadLetterQueue")
-    assert dead["SqsManagedSseEnabled"] is True
+    assert dead["KmsMasterKeyId"] == {"Ref": "EncryptionKey"}
     assert int(dead["MessageRetentionPeriod"]) == FOURTEEN_DAYS
     assert template["Outputs"]["IngestDeadLetterQueueUrl"]["Value"] == {"Ref": "IngestDeadLetterQueue"}
 
@@ -134,10 +142,22 @@ def test_ingest_function_reads_its_queue_one_coalesced_batch_at_a_time(template:
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def _role_statements(template: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    role = _props(template, function)["Role"]["Fn::GetAtt"][0]
+    return [
+        statement.get("Fn::If", [None, statement])[1]
+        for policy in _props(template, role)["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
 def test_ingest_function_may_only_run_ingestion_jobs_on_the_knowledge_base(template: dict[str, Any]) -> None:
-    policies = _props(template, "IngestFunction")["Policies"]
-    (policy,) = policies
-    (statement,) = policy["Statement"]
+    assert "Policies" not in _props(template, "IngestFunction")
+    (statement,) = [
+        s
+        for s in _role_statements(template, "IngestFunction")
+        if set(_as_list(s["Action"])) & INGESTION_ACTIONS
+    ]
     assert statement["Effect"] == "Allow"
     assert set(_as_list(statement["Action"])) == INGESTION_ACTIONS
     assert statement["Resource"] == KNOWLEDGE_BASE_ARN
@@ -148,10 +168,8 @@ def test_no_other_function_may_run_ingestion_jobs(template: dict[str, Any]) -> N
     for spec in functions(template):
         if spec.logical_id == "IngestFunction":
             continue
-        for policy in _props(template, spec.logical_id).get("Policies", []):
-            for statement in policy.get("Statement", []):
-                statement = statement.get("Fn::If", [None, statement])[1]
-                assert not set(_as_list(statement["Action"])) & INGESTION_ACTIONS, spec.logical_id
+        for statement in _role_statements(template, spec.logical_id):
+            assert not set(_as_list(statement["Action"])) & INGESTION_ACTIONS, spec.logical_id
 
 
 def test_ingest_function_knows_the_data_source_and_keeps_logs_30_days(template: dict[str, Any]) -> None:
@@ -159,7 +177,8 @@ def test_ingest_function_knows_the_data_source_and_keeps_logs_30_days(template: 
     assert env["KNOWLEDGE_DATA_SOURCE_ID"] == {"Fn::GetAtt": ["KnowledgeDataSource", "DataSourceId"]}
     assert env["KNOWLEDGE_BASE_ID"] == {"Ref": "KnowledgeBase"}
     logs = _props(template, "IngestFunctionLogs")
-    assert logs["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${IngestFunction}"}
+    assert logs["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}/IngestFunction"}
+    assert _props(template, "IngestFunction")["LoggingConfig"] == {"LogGroup": {"Ref": "IngestFunctionLogs"}}
     assert int(logs["RetentionInDays"]) == 30
 
 
@@ -184,6 +203,21 @@ def test_sam_transform_maps_the_queue_to_the_function_with_its_batching(template
     assert mapping["BatchSize"] == 100 and mapping["MaximumBatchingWindowInSeconds"] == 60
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert result["IngestFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    assert result["IngestFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["IngestFunctionRole", "Arn"]}
     role = result["IngestFunctionRole"]["Properties"]
     statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-    assert {a for s in statements for a in _as_list(s["Action"])} == INGESTION_ACTIONS
+    # Its own role: the ingestion actions, and what any function of this stack may do (its logs, its queue,
+    # traces, the key to read the queue).
+    assert {a for s in statements for a in _as_list(s["Action"])} == INGESTION_ACTIONS | {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
+        "kms:Decrypt",
+    }
+    (read_queue,) = [s for s in statements if "sqs:ReceiveMessage" in _as_list(s["Action"])]
+    assert read_queue["Resource"] == INGEST_QUEUE_ARN

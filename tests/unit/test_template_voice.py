@@ -55,10 +55,10 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _statements(template: dict[str, Any], function: str) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """Each inline statement of a function's policies, with the condition it depends on (``Fn::If``)."""
-    for policy in _props(template, function).get("Policies", []):
-        assert isinstance(policy, dict) and "Statement" in policy, "inline statements only"
-        for statement in policy["Statement"]:
+    """Each statement of the function's own role, with the condition it depends on (``Fn::If``)."""
+    role = _props(template, function)["Role"]["Fn::GetAtt"][0]
+    for policy in _props(template, role)["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
             if "Fn::If" in statement:
                 condition, when_true, when_false = statement["Fn::If"]
                 assert when_false == {"Ref": "AWS::NoValue"}

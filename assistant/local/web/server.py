@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 import logging
 import re
@@ -28,7 +26,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_for
@@ -42,6 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from assistant.local.envelopes import new_wamid, text_envelope, voice_envelope
+from assistant.web import PAGE_FILES, report_csv
 
 if TYPE_CHECKING:
     from assistant.local.runtime import LocalCloud
@@ -447,7 +446,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, "application/json; charset=utf-8", payload, Cache_Control="no-store")
 
     def _static(self, name: str) -> None:
-        payload = resources.files(__package__).joinpath(name).read_bytes()
+        payload = resources.files(PAGE_FILES).joinpath(name).read_bytes()
         self._send(HTTPStatus.OK, STATIC_FILES[name], payload, Cache_Control="no-cache")
 
     def _redirect(self, location: str) -> None:
@@ -462,55 +461,6 @@ class _Handler(BaseHTTPRequestHandler):
             Content_Disposition=f'attachment; filename="assistant-report-{stamp}.csv"',
             Cache_Control="no-store",
         )
-
-
-def report_csv(report: Mapping[str, Any]) -> str:
-    """The report as CSV: one row per time bucket and category, a blank line, then the summary figures."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["bucket_start", "category", "count"])
-    timeline = report.get("timeline") or {}
-    for bucket in timeline.get("buckets") or []:
-        for category, count in sorted((bucket.get("categories") or {}).items()):
-            writer.writerow([_cell(bucket.get("start")), _cell(category), count])
-    writer.writerow([])
-    writer.writerow(["metric", "value"])
-    latency = report.get("latency") or {}
-    feedback = report.get("feedback") or {}
-    rows: list[tuple[str, Any]] = [
-        ("questions", report.get("questions")),
-        ("unique_users", report.get("unique_users")),
-        ("latency_p50_seconds", latency.get("p50")),
-        ("latency_p95_seconds", latency.get("p95")),
-        ("guardrail_interventions", report.get("guardrail_interventions")),
-        *((f"feedback_{kind}", feedback.get(kind)) for kind in ("positive", "negative", "other")),
-        *_prefixed("category", ((c.get("name"), c.get("count")) for c in report.get("categories") or [])),
-        *_prefixed("volume", (report.get("volumes") or {}).items()),
-        *_prefixed("source", (report.get("sources") or {}).items()),
-        *_prefixed(
-            "unanswered",
-            (
-                (group.get("category"), len(group.get("questions") or []))
-                for group in report.get("unanswered") or []
-            ),
-        ),
-        ("bucket_seconds", timeline.get("bucket_seconds")),
-        ("generated_at", report.get("generated_at")),
-    ]
-    for name, value in rows:
-        writer.writerow([_cell(name), "" if value is None else _cell(value)])
-    return out.getvalue()
-
-
-def _prefixed(prefix: str, items: Iterable[tuple[Any, Any]]) -> list[tuple[str, Any]]:
-    return [(f"{prefix}:{name}", value) for name, value in items]
-
-
-def _cell(value: Any) -> Any:
-    # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _sender(value: Any) -> str:
