@@ -123,7 +123,7 @@ def build_inbound(
         analytics=core.analytics,
         policy=InboundPolicy(
             max_text_chars=core.settings.max_text_chars,
-            allowed_user_keys=core.settings.allowed_users,
+            allowed_user_keys=core.settings.allow_list(),
             languages=core.settings.languages,
             voice=core.settings.transcriber != "off",
         ),

@@ -134,7 +134,7 @@ ENVIRONMENT: tuple[Variable, ...] = (
         "10",
         "After a send whose answer was lost, how long to wait for its status event before deferring",
     ),
-    Variable("DEDUPE_TTL_SECONDS", "604800", "How long a message id is remembered to drop redeliveries"),
+    Variable("DEDUPE_TTL_SECONDS", "1209600", "How long a message id is remembered to drop redeliveries"),
     Variable(
         "PHONE_NUMBER_ARN",
         "",
@@ -203,7 +203,8 @@ class Settings:
     max_audio_bytes: int = 16 * 1024 * 1024
     ffmpeg_path: str = ""
     allowed_users: frozenset[str] = field(default_factory=frozenset)
-    """User HMACs (``services.inbound.allow_key``), never ids: empty allows everyone."""
+    """``ALLOWED_USERS`` as given: user HMACs (``services.inbound.allow_key``); ``allow_list()`` checks them.
+    Empty allows everyone."""
     rate_limit_messages: int = 20
     rate_limit_window_seconds: int = 60
     conversation_max_messages: int = 30
@@ -213,7 +214,7 @@ class Settings:
     inbound_timeout_seconds: int = 60
     answer_timeout_seconds: int = 120
     send_confirm_wait_seconds: int = 10
-    dedupe_ttl_seconds: int = 604800
+    dedupe_ttl_seconds: int = 1209600
     phone_number_arn: str = ""
     on_call_secret_arn: str = ""
     alarm_template_name: str = ""
@@ -238,6 +239,11 @@ class Settings:
                 f"LOCK_LEASE_SECONDS must be at least ANSWER_TIMEOUT_SECONDS + {MARGIN_SECONDS} "
                 f"({self.claim_seconds})"
             )
+
+    def allow_list(self) -> frozenset[str]:
+        """The allow list, checked: only the inbound function needs it, so only it refuses a bad one (the
+        alarm pager, say, must still start when ``ALLOWED_USERS`` is wrong)."""
+        return _allow_list(",".join(self.allowed_users))
 
     @property
     def categorization_model(self) -> str:
@@ -331,7 +337,9 @@ class Settings:
             max_audio_seconds=positive("MAX_AUDIO_SECONDS"),
             max_audio_bytes=positive("MAX_AUDIO_BYTES"),
             ffmpeg_path=values["FFMPEG_PATH"],
-            allowed_users=_allow_list(values["ALLOWED_USERS"]),
+            allowed_users=frozenset(
+                e.strip().lower() for e in values["ALLOWED_USERS"].split(",") if e.strip()
+            ),
             rate_limit_messages=positive("RATE_LIMIT_MESSAGES"),
             rate_limit_window_seconds=positive("RATE_LIMIT_WINDOW_SECONDS"),
             conversation_max_messages=positive("CONVERSATION_MAX_MESSAGES"),

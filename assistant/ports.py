@@ -209,7 +209,8 @@ class ProcessedMessage:
     mime_type: str | None = None
     probe: str | None = None
     """``assistant doctor``'s round trip: the probe's id (``models.domain.Probe``); None for real messages."""
-    probe_dry_run: bool = False
+    probe_to: str | None = field(default=None, repr=False)
+    """A live probe's recipient; None: a dry run (or not a probe)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,25 +106,24 @@ def probe_envelope(
 ) -> dict[str, Any]:
     """``assistant doctor``'s round trip: a text message marked as its probe (``models.domain.Probe``).
 
-    Without ``to`` it is a dry run from a made-up business-scoped user (``DOCTOR.<probe id>``, no phone
-    number), whose replies are recorded, never sent; with ``to`` (a WhatsApp number that wrote to the business
-    number in the last 24 hours) it comes from that number, and the replies go to it."""
-    sender = to or "0"
+    It comes from a made-up business-scoped user (``DOCTOR.<probe id>``, no phone number). Without ``to``
+    it is a dry run, whose replies are recorded, never sent; with ``to`` (a WhatsApp number that wrote to the
+    business number in the last 24 hours) the replies go to that number too."""
     envelope = message_envelope(
         {"type": "text", "text": {"body": question}},
-        sender=sender,
+        sender="0",
         name="assistant doctor",
         wamid=f"wamid.doctor-{probe_id}",
         timestamp=timestamp,
         phone_number_arn=phone_number_arn,
     )
-    if to is None:
-        entry = json.loads(envelope["whatsAppWebhookEntry"])
-        value = entry["changes"][0]["value"]
-        value["contacts"] = [{"profile": {"name": "assistant doctor"}, "user_id": f"DOCTOR.{probe_id}"}]
-        message = value["messages"][0]
-        del message["from"]
-        message["from_user_id"] = f"DOCTOR.{probe_id}"
-        envelope["whatsAppWebhookEntry"] = json.dumps(entry)
-    envelope["assistantProbe"] = {"id": probe_id, "dryRun": to is None}
+    # The probe's user is made up, live or not: it must never take a real attendee's lease or rate window.
+    entry = json.loads(envelope["whatsAppWebhookEntry"])
+    value = entry["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": "assistant doctor"}, "user_id": f"DOCTOR.{probe_id}"}]
+    message = value["messages"][0]
+    del message["from"]
+    message["from_user_id"] = f"DOCTOR.{probe_id}"
+    envelope["whatsAppWebhookEntry"] = json.dumps(entry)
+    envelope["assistantProbe"] = {"id": probe_id, **({"to": to} if to else {})}
     return envelope

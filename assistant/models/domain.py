@@ -46,7 +46,13 @@ class Probe:
     sent."""
 
     probe_id: str
-    dry_run: bool = True
+    to: str | None = field(default=None, repr=False)
+    """A live run's recipient (a WhatsApp number); None: a dry run. The probe's own user is always made up,
+    so that it never takes a real attendee's lease, rate window or conversation."""
+
+    @property
+    def dry_run(self) -> bool:
+        return self.to is None
 
 
 @dataclass(frozen=True, slots=True)

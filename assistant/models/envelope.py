@@ -95,18 +95,20 @@ def _routes(envelope: Mapping[str, Any]) -> dict[str, str]:
 
 
 _PROBE_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+_PROBE_TO = re.compile(r"[0-9]{6,15}")
 
 
 def _probe(envelope: Mapping[str, Any]) -> Probe | None:
-    """``assistant doctor``'s mark (``{"assistantProbe": {"id": ..., "dryRun": true}}``); a dry run unless it
-    says otherwise, so that a malformed mark never makes a message go out."""
+    """``assistant doctor``'s mark (``{"assistantProbe": {"id": ..., "to": NUMBER}}``); a dry run unless it
+    names a well-formed number to answer, so that a malformed mark never makes a message go out."""
     raw = envelope.get("assistantProbe")
     if not isinstance(raw, dict):
         return None
     probe_id = raw.get("id")
     if not isinstance(probe_id, str) or not _PROBE_ID.fullmatch(probe_id):
         return None
-    return Probe(probe_id=probe_id, dry_run=raw.get("dryRun") is not False)
+    to = raw.get("to")
+    return Probe(probe_id=probe_id, to=to if isinstance(to, str) and _PROBE_TO.fullmatch(to) else None)
 
 
 def parse_envelope(envelope: Mapping[str, Any]) -> Envelope:

@@ -234,7 +234,7 @@ class AnswerService:
         return "answered"
 
     def _messenger_for(self, question: ProcessedMessage) -> Messenger:
-        return messenger_for(self._store, self._messenger, question.probe, dry_run=question.probe_dry_run)
+        return messenger_for(self._store, self._messenger, question.probe, to=question.probe_to)
 
     def _count_answer(self, question: ProcessedMessage, source: str) -> None:
         """The organizers' counters: the answer's source and latency, once (a failure costs only that)."""

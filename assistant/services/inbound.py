@@ -8,6 +8,7 @@ finds the marker, recognises what it did, and carries on from there.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -84,10 +85,18 @@ def user_key(hasher: Hasher, message: InboundMessage) -> str:
     return hasher.key("user", message.user.identity)
 
 
+_PHONE_LIKE = re.compile(r"\+?[0-9 ().-]+")
+
+
 def allow_key(hasher: Hasher, identity: str) -> str:
-    """An allow-list entry (``ALLOWED_USERS``) for a wa_id (with or without its "+") or a business-scoped
-    user id: the HMAC its user would be keyed by, had they that id alone."""
-    return hasher.key("user", identity.strip().lstrip("+"))
+    """An allow-list entry (``ALLOWED_USERS``) for a wa_id or a business-scoped user id: the HMAC its user
+    would be keyed by, had they that id alone. A phone number may be written as people write them ("+1 555-010
+    0100", "(351) 912...", "00351..."): only its digits count, as in a wa_id."""
+    identity = identity.strip()
+    if _PHONE_LIKE.fullmatch(identity):
+        digits = re.sub(r"\D", "", identity)
+        identity = digits[2:] if identity.startswith("00") else digits
+    return hasher.key("user", identity)
 
 
 def _language_of(message: InboundMessage, languages: tuple[str, ...] = SUPPORTED) -> str | None:
@@ -229,7 +238,7 @@ class InboundService:
         probe = message.probe
         if probe is None:
             return self._messenger
-        return messenger_for(self._store, self._messenger, probe.probe_id, dry_run=probe.dry_run)
+        return messenger_for(self._store, self._messenger, probe.probe_id, to=probe.to)
 
     def _record_probe(self, message: InboundMessage, step: str, detail: str) -> None:
         if message.probe is not None:
@@ -298,7 +307,7 @@ class InboundService:
             media_id=message.content.media_id if isinstance(message.content, Media) else None,
             mime_type=message.content.mime_type if isinstance(message.content, Media) else None,
             probe=message.probe.probe_id if message.probe else None,
-            probe_dry_run=message.probe.dry_run if message.probe else False,
+            probe_to=message.probe.to if message.probe else None,
         )
         try:
             self._publisher.publish(event)

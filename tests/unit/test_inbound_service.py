@@ -120,7 +120,7 @@ def test_allow_list_lets_in_a_user_listed_by_either_of_their_ids() -> None:
     by_user_id = World(allowed=("US.1349",))
     assert by_user_id.handle(with_both) == ["accepted"]
     assert by_user_id.handle(text_envelope("hi", wamid="wamid.2", sender="15550003333")) == ["not_allowed"]
-    by_number = World(allowed=("+15550002222",))
+    by_number = World(allowed=("+1 555-000 2222",))
     assert by_number.handle(with_both) == ["accepted"]
     user_id_only = with_message(
         text_envelope("hi", wamid="wamid.3"), **{"from": None, "from_user_id": "US.9"}

@@ -14,14 +14,15 @@ from tests.worlds import World
 def test_the_envelope_marks_a_probe_and_defaults_to_a_dry_run() -> None:
     envelope = probe_envelope("hello?", probe_id="0123456789abcdef", phone_number_arn=PHONE_NUMBER_ARN)
     (message,) = parse_envelope(envelope).messages
-    assert message.probe == Probe("0123456789abcdef", dry_run=True)
+    assert message.probe == Probe("0123456789abcdef") and message.probe.dry_run
     assert message.user.wa_id is None and message.user.user_id == "DOCTOR.0123456789abcdef"
     live = probe_envelope(
         "hi", probe_id="0123456789abcdef", phone_number_arn=PHONE_NUMBER_ARN, to="15550009876"
     )
-    assert parse_envelope(live).messages[0].probe == Probe("0123456789abcdef", dry_run=False)
-    unclear = {**envelope, "assistantProbe": {"id": "0123456789abcdef", "dryRun": "no"}}
-    assert parse_envelope(unclear).messages[0].probe == Probe("0123456789abcdef", dry_run=True)
+    assert parse_envelope(live).messages[0].probe == Probe("0123456789abcdef", to="15550009876")
+    assert parse_envelope(live).messages[0].user.user_id == "DOCTOR.0123456789abcdef", "never the real user"
+    unclear = {**envelope, "assistantProbe": {"id": "0123456789abcdef", "to": "+1 555 <script>"}}
+    assert parse_envelope(unclear).messages[0].probe == Probe("0123456789abcdef")
 
 
 def test_a_user_cannot_make_a_message_a_probe() -> None:
@@ -60,5 +61,5 @@ def test_a_live_probe_sends_its_reply_unquoted_and_marks_nothing_read() -> None:
         world.answer.handle(event)
     assert world.messenger.reads == []
     (reply,) = world.messenger.texts
-    assert reply["quote"] is None
+    assert reply["quote"] is None and reply["to"] == "15550009876"
     assert "answered" in world.store.probes["feedface00000002"]
