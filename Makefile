@@ -45,6 +45,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/knowledge.py
 	$(BIN)/python benchmarks/voice/wer.py --languages en,es,pt,fr,de,tr,ar
 	$(BIN)/python benchmarks/voice/end_to_end.py
+	$(BIN)/python benchmarks/tracer.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-sam .aws-sam .assistant .pytest_cache .mypy_cache .ruff_cache

@@ -9,18 +9,16 @@ once sent ``message_key`` (the keyed hash of WhatsApp's message id) and ``sent_a
 
 from __future__ import annotations
 
-import json
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from assistant.adapters.aws import AWS_ERRORS, client, error_code, may_have_taken_effect, translate
+from assistant.adapters.aws import AWS_ERRORS, client, error_code, translate
+from assistant.adapters.socialmessaging import send_whatsapp
 from assistant.adapters.system import HmacHasher, load_hash_key
 from assistant.config import ConfigurationError, Settings
-from assistant.errors import AmbiguousOutcome
 from assistant.ports import Clock, MetricsSink
 from assistant.services.alerting import AlarmNotifier, AlarmTemplate, ClaimOutcome
 
@@ -170,24 +168,14 @@ class SocialMessagingTemplateSender:
         self._sleep = sleep
 
     def send_template(self, to: str, name: str, language: str, parameters: Sequence[str]) -> str:
-        body = json.dumps(template_message(to, name, language, parameters), ensure_ascii=False).encode()
-        for attempt in range(1, self._throttle_attempts + 1):
-            try:
-                response = self._client.send_whatsapp_message(
-                    originationPhoneNumberId=self._origination,
-                    metaApiVersion=self._version,
-                    message=body,  # boto3 base64-encodes blobs itself
-                )
-            except AWS_ERRORS as exc:
-                code = error_code(exc)
-                if code == "ThrottledRequestException" and attempt < self._throttle_attempts:
-                    self._sleep(random.uniform(0, 0.2 * 2**attempt))
-                    continue
-                if may_have_taken_effect(exc):
-                    raise AmbiguousOutcome(f"socialmessaging: {code}") from None
-                raise translate("socialmessaging", exc) from None
-            return str(response.get("messageId", ""))
-        raise AssertionError("unreachable")
+        return send_whatsapp(
+            self._client,
+            self._origination,
+            self._version,
+            template_message(to, name, language, parameters),
+            attempts=self._throttle_attempts,
+            sleep=self._sleep,
+        )
 
 
 def load_on_call(secrets_client: Any, secret_id: str) -> str:

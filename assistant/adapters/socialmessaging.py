@@ -78,25 +78,14 @@ class SocialMessagingMessenger:
         self._typing_refusals = 0
 
     def _send(self, route: Route, message: dict[str, Any]) -> str:
-        body = json.dumps(message, ensure_ascii=False).encode()
-        for attempt in range(1, self._throttle_attempts + 1):
-            try:
-                response = self._client.send_whatsapp_message(
-                    originationPhoneNumberId=route.origination_phone_number_id,
-                    metaApiVersion=self._version,
-                    # boto3 base64-encodes blobs itself: pass the raw JSON bytes.
-                    message=body,
-                )
-            except AWS_ERRORS as exc:
-                code = error_code(exc)
-                if code == "ThrottledRequestException" and attempt < self._throttle_attempts:
-                    self._sleep(random.uniform(0, 0.2 * 2**attempt))
-                    continue
-                if may_have_taken_effect(exc):
-                    raise AmbiguousOutcome(f"socialmessaging: {code}") from None
-                raise translate("socialmessaging", exc) from None
-            return str(response.get("messageId", ""))
-        raise AssertionError("unreachable")
+        return send_whatsapp(
+            self._client,
+            route.origination_phone_number_id,
+            self._version,
+            message,
+            attempts=self._throttle_attempts,
+            sleep=self._sleep,
+        )
 
     @property
     def typing_supported(self) -> bool:
@@ -172,3 +161,35 @@ class SocialMessagingMedia:
             mime_type=str(response.get("mimeType") or ""),
             size=int(response.get("fileSize") or 0),
         )
+
+
+def send_whatsapp(
+    client: Any,
+    origination: str,
+    version: str,
+    message: dict[str, Any],
+    *,
+    attempts: int,
+    sleep: Callable[[float], None],
+) -> str:
+    """One ``SendWhatsAppMessage`` (the client makes one attempt per call): throttling, which proves nothing
+    went out, is retried up to ``attempts`` times; a call that may have gone out raises AmbiguousOutcome."""
+    body = json.dumps(message, ensure_ascii=False).encode()
+    for attempt in range(1, attempts + 1):
+        try:
+            response = client.send_whatsapp_message(
+                originationPhoneNumberId=origination,
+                metaApiVersion=version,
+                # boto3 base64-encodes blobs itself: pass the raw JSON bytes.
+                message=body,
+            )
+        except AWS_ERRORS as exc:
+            code = error_code(exc)
+            if code == "ThrottledRequestException" and attempt < attempts:
+                sleep(random.uniform(0, 0.2 * 2**attempt))
+                continue
+            if may_have_taken_effect(exc):
+                raise AmbiguousOutcome(f"socialmessaging: {code}") from None
+            raise translate("socialmessaging", exc) from None
+        return str(response.get("messageId", ""))
+    raise AssertionError("unreachable")

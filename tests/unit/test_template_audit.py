@@ -22,6 +22,7 @@ from assistant.local import envelopes
 from assistant.local import template as local_template
 from assistant.local.template import LOCAL_PARAMETERS, filter_policy, load_template, resolver
 from tests.conftest import text_envelope
+from tests.unit.conftest import as_list as _as_list
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_REF = {"Ref": "EncryptionKey"}
@@ -61,11 +62,6 @@ CUSTOM_METRICS = {
 
 
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
-
-
-@pytest.fixture(scope="module")
 def deployed() -> dict[str, Any]:
     """The template as CloudFormation receives it: after `sam build` (code in S3) and the SAM transform."""
     from samtranslator.translator.transform import transform
@@ -84,10 +80,6 @@ def deployed() -> dict[str, Any]:
 
 def _of_type(document: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in document["Resources"].items() if r["Type"] == type_}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 # -- least privilege ---------------------------------------------------------------------------------------

@@ -6,18 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from assistant.local.template import load_template
+from tests.unit.conftest import as_list as _as_list
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_ROUTES = {"GET /", "GET /dashboard", "GET /static/{file}"}
 PROTECTED_ROUTES = {"GET /api/report", "GET /api/report.csv"}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
 
 
 def _resources(template: dict[str, Any]) -> dict[str, Any]:
@@ -131,10 +125,6 @@ def test_the_dashboard_function_may_only_read_the_table(template: dict[str, Any]
         "KmsKeyId": {"Fn::GetAtt": ["EncryptionKey", "Arn"]},
     }
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": "DashboardFunctionLogs"}}
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def test_outputs_name_the_dashboard_and_the_organizer_pool(template: dict[str, Any]) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from assistant.local.template import functions, load_template
+from tests.unit.conftest import as_list as _as_list
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,11 +27,6 @@ INGESTION_ACTIONS = {
 FOURTEEN_DAYS = 14 * 24 * 3600
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
-
-
 def _resource(template: dict[str, Any], name: str) -> dict[str, Any]:
     resource: dict[str, Any] = template["Resources"][name]
     return resource
@@ -41,10 +35,6 @@ def _resource(template: dict[str, Any], name: str) -> dict[str, Any]:
 def _props(template: dict[str, Any], name: str) -> dict[str, Any]:
     props: dict[str, Any] = _resource(template, name)["Properties"]
     return props
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _event(template: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from assistant.config import TRANSCRIBERS
 from assistant.local.template import load_template
+from tests.unit.conftest import as_list as _as_list
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "layers" / "ffmpeg"
@@ -35,11 +34,6 @@ VOICE_ACTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
-
-
 def _resources(template: dict[str, Any]) -> dict[str, Any]:
     resources: dict[str, Any] = template["Resources"]
     return resources
@@ -48,10 +42,6 @@ def _resources(template: dict[str, Any]) -> dict[str, Any]:
 def _props(template: dict[str, Any], name: str) -> dict[str, Any]:
     props: dict[str, Any] = _resources(template)[name]["Properties"]
     return props
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def _statements(template: dict[str, Any], function: str) -> Iterator[tuple[dict[str, Any], str | None]]:
