@@ -28,7 +28,8 @@ logger = Logger()
 metrics = Metrics()
 # X-Ray subsegments for the AWS calls (Bedrock, DynamoDB, WhatsApp) under the invocation's segment, which
 # `Tracing: Active` records by itself. Only botocore is patched; responses are never captured (they hold
-# answers). About 0.11 s of cold start (benchmarks/tracer.py), small beside an answer: the inbound function goes without.
+# answers). About 0.11 s of cold start (benchmarks/tracer.py), small beside an answer: the inbound
+# function goes without.
 # Outside Lambda (the local twin, tests) the tracer disables itself.
 tracer = Tracer(patch_modules=("botocore",))
 processor = BatchProcessor(event_type=EventType.SQS)
