@@ -21,7 +21,7 @@ from assistant.adapters.agenda import AgendaFile
 from assistant.adapters.analytics import DynamoDBAnalytics
 from assistant.adapters.aws import client
 from assistant.adapters.bedrock import BedrockConfig, BedrockKnowledgeBaseEngine, title_of
-from assistant.adapters.dynamodb import DynamoDBConversationStore
+from assistant.adapters.dynamodb import DynamoDBAnswerBudget, DynamoDBConversationStore
 from assistant.adapters.s3 import S3MediaBucket
 from assistant.adapters.sns import SNSPublisher
 from assistant.adapters.socialmessaging import SocialMessagingMedia, SocialMessagingMessenger
@@ -30,6 +30,7 @@ from assistant.config import ConfigurationError, Settings
 from assistant.ports import (
     Agenda,
     AnalyticsStore,
+    AnswerBudget,
     AnswerEngine,
     Categorizer,
     Clock,
@@ -65,6 +66,9 @@ class Core:
     metrics: MetricsSink
     analytics: AnalyticsStore | None = None
     """The organizers' counters: in the conversation table (none when another store was given)."""
+    budget: AnswerBudget | None = None
+    """The global answer budget (``BEDROCK_BUDGET_PER_MINUTE``), in the conversation table; None: no bound
+    (a budget of 0, or another store given without one)."""
 
 
 def limits_of(settings: Settings) -> AdmissionLimits:
@@ -87,17 +91,26 @@ def build_core(
     store: ConversationStore | None = None,
     messenger: Messenger | None = None,
     metrics: MetricsSink | None = None,
+    budget: AnswerBudget | None = None,
 ) -> Core:
+    """The ports every service shares. With ``store`` given (fakes), the organizers' counters and the answer
+    budget are the caller's too: none unless ``budget`` is given."""
     clock = clock or SystemClock()
-    analytics = (
-        None if store is not None else DynamoDBAnalytics(client("dynamodb"), settings.table_name, clock)
-    )
+    analytics = None
+    if store is None:
+        dynamodb = client("dynamodb")
+        analytics = DynamoDBAnalytics(dynamodb, settings.table_name, clock)
+        store = DynamoDBConversationStore(dynamodb, settings.table_name, limits_of(settings), clock)
+        if budget is None and settings.bedrock_budget_per_minute > 0:
+            budget = DynamoDBAnswerBudget(
+                dynamodb, settings.table_name, settings.bedrock_budget_per_minute, clock
+            )
     return Core(
         settings=settings,
         clock=clock,
         analytics=analytics,
-        store=store
-        or DynamoDBConversationStore(client("dynamodb"), settings.table_name, limits_of(settings), clock),
+        budget=budget,
+        store=store,
         # Short timeouts: a hung send must not eat the function's time budget (see handlers' time guard).
         messenger=messenger
         or SocialMessagingMessenger(
@@ -242,6 +255,7 @@ def build_answer(
         voice=voice or build_voice(core),
         max_audio_seconds=core.settings.max_audio_seconds,
         analytics=core.analytics,
+        budget=core.budget,
     )
 
 

@@ -119,6 +119,12 @@ ENVIRONMENT: tuple[Variable, ...] = (
     ),
     Variable("RATE_LIMIT_MESSAGES", "20", "Messages a user may send per rate window"),
     Variable("RATE_LIMIT_WINDOW_SECONDS", "60", "Length of the fixed rate window"),
+    Variable(
+        "BEDROCK_BUDGET_PER_MINUTE",
+        "600",
+        "Questions that may reach the answer engine per minute, across all users; over it, a polite 'ask me"
+        " again in a minute' reply; 0: no bound",
+    ),
     Variable("CONVERSATION_MAX_MESSAGES", "30", "Messages per conversation before its context is reset"),
     Variable("CONVERSATION_MAX_CHARS", "20000", "Characters per conversation before its context is reset"),
     Variable("CONVERSATION_IDLE_SECONDS", "1800", "Idle time after which a conversation starts afresh"),
@@ -207,6 +213,8 @@ class Settings:
     Empty allows everyone."""
     rate_limit_messages: int = 20
     rate_limit_window_seconds: int = 60
+    bedrock_budget_per_minute: int = 600
+    """The global budget: questions that may reach the answer engine per minute; 0: no bound."""
     conversation_max_messages: int = 30
     conversation_max_chars: int = 20000
     conversation_idle_seconds: int = 1800
@@ -342,6 +350,7 @@ class Settings:
             ),
             rate_limit_messages=positive("RATE_LIMIT_MESSAGES"),
             rate_limit_window_seconds=positive("RATE_LIMIT_WINDOW_SECONDS"),
+            bedrock_budget_per_minute=positive("BEDROCK_BUDGET_PER_MINUTE", zero=True),
             conversation_max_messages=positive("CONVERSATION_MAX_MESSAGES"),
             conversation_max_chars=positive("CONVERSATION_MAX_CHARS"),
             conversation_idle_seconds=positive("CONVERSATION_IDLE_SECONDS"),

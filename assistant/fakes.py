@@ -15,6 +15,7 @@ from typing import Any
 from assistant.errors import AmbiguousOutcome, RetryableError, UnusableAudio
 from assistant.models.domain import Route
 from assistant.ports import (
+    BUDGET_MINUTE_SECONDS,
     Admission,
     AdmissionRequest,
     Answer,
@@ -23,6 +24,7 @@ from assistant.ports import (
     ProcessedMessage,
     Recipient,
     Source,
+    Spend,
     Transcript,
     Verdict,
 )
@@ -210,6 +212,38 @@ def _marker_state(raw: dict[str, Any]) -> MarkerState:
     )
 
 
+class InMemoryAnswerBudget:
+    """The DynamoDB budget's rule on dicts, under a lock (the contract tests run one suite against both):
+    ``counts`` per minute, ``grants`` per message (the minute it was granted in; DynamoDB keeps it on the
+    message's marker, which the answer stage has claimed). ``lose_answers`` records the next that many grants
+    and then raises ``RetryableError``, as a transaction whose answer was lost would after botocore's
+    retries."""
+
+    def __init__(self, clock: Any, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("a budget of 0 is no budget: wire none")
+        self._clock = clock
+        self.limit = limit
+        self.counts: dict[int, int] = {}
+        self.grants: dict[str, int] = {}
+        self.lose_answers = 0
+        self._lock = threading.Lock()
+
+    def spend(self, message_key: str) -> Spend:
+        with self._lock:
+            if message_key in self.grants:
+                return Spend.GRANTED_BEFORE
+            minute = int(self._clock.now()) // BUDGET_MINUTE_SECONDS
+            if self.counts.get(minute, 0) >= self.limit:
+                return Spend.DENIED
+            self.counts[minute] = self.counts.get(minute, 0) + 1
+            self.grants[message_key] = minute
+            if self.lose_answers:
+                self.lose_answers -= 1
+                raise RetryableError("dynamodb: ReadTimeoutError")
+            return Spend.GRANTED
+
+
 @dataclass
 class RecordingMessenger:
     """Records every call; ``fail_with`` raises the given errors, one per call, first. ``lose_answers``
@@ -379,6 +413,7 @@ class ScriptedTranscriber:
 __all__ = [
     "FakeMediaSource",
     "FixedClock",
+    "InMemoryAnswerBudget",
     "InMemoryConversationStore",
     "InMemoryMediaBucket",
     "RecordingMessenger",

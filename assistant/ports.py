@@ -141,6 +141,35 @@ class ConversationStore(SessionStore, Protocol):
         ...
 
 
+BUDGET_MINUTE_SECONDS = 60
+"""The global answer budget counts per minute of the clock (``int(now) // 60``)."""
+
+
+class Spend(StrEnum):
+    """What the global answer budget said to one question."""
+
+    GRANTED = "granted"
+    """Counted now, in this minute: the question may go to the answer engine."""
+    GRANTED_BEFORE = "granted_before"
+    """This message's own earlier grant (a retry after a lost answer, or after a crash): it may go to the
+    engine, and nothing was counted again."""
+    DENIED = "denied"
+    """This minute's budget is spent: the engine is not asked. Nothing is recorded, so a retry may find room
+    in a later minute (the user still gets one reply)."""
+
+
+class AnswerBudget(Protocol):
+    """The global budget of questions that reach the answer engine per minute, across all users (the
+    per-user rate limit bounds one user; this bounds a flood of many). Keyed by message: a message is counted
+    at most once, whichever attempt asks (docs/exactly-once.md)."""
+
+    def spend(self, message_key: str) -> Spend:
+        """Take one place in the current minute's budget for ``message_key``, or recognise the place it was
+        given before. Raises ``RetryableError`` when the store cannot say (the grant may or may not have been
+        recorded: a retry recognises it)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     """Whom a reply goes to: ``wa_id`` when known, else the business-scoped user id."""

@@ -9,6 +9,8 @@ One table, partition key ``pk`` (S), TTL attribute ``expires_at`` (a Number: Dyn
 - ``user#<hmac>``: the user's lease (``lease_owner``, ``lease_until``), conversation counters and idle
   deadline (``conv_*``) and the answer engine's ``session_id``. A fixed set of attributes: it never grows.
 - ``rate#<hmac>#<window>``: the user's message count in one fixed rate window; expires by TTL.
+- ``budget#<minute>``: the questions every user together sent to the answer engine in one minute (the global
+  answer budget, ``DynamoDBAnswerBudget``); each grant is recorded on its marker (``budget_minute``).
 
 Happy path of ``admit``: ONE ``TransactWriteItems``: Put the marker, count the window, take the lease, each
 with the conditions of the common case. When it is cancelled, the old items that DynamoDB returns
@@ -20,13 +22,15 @@ DynamoDB for ten minutes besides).
 
 from __future__ import annotations
 
+import random
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.adapters.aws import AWS_ERRORS, error_code, translate
 from assistant.errors import RetryableError
-from assistant.ports import Admission, AdmissionRequest, Claim, Clock, Outcome
+from assistant.ports import BUDGET_MINUTE_SECONDS, Admission, AdmissionRequest, Claim, Clock, Outcome, Spend
 from assistant.services.admission import (
     AdmissionLimits,
     Decision,
@@ -114,6 +118,29 @@ class _Write:
 
 class _Conflict(Exception):
     """The transaction lost a race with another writer of the same item."""
+
+
+def _transact(client: Any, items: list[dict[str, Any]], *, token: str) -> list[dict[str, Any]] | None:
+    """Run one transaction; None when it succeeded, else its cancellation reasons (one per item). Raises
+    ``_Conflict`` when it lost a race with another transaction on one of its items."""
+    try:
+        client.transact_write_items(TransactItems=items, ClientRequestToken=token[:36])
+    except AWS_ERRORS as exc:
+        if error_code(exc) != "TransactionCanceledException":
+            raise translate("dynamodb", exc) from None
+        reasons = getattr(exc, "response", {}).get("CancellationReasons")
+        if not isinstance(reasons, list) or len(reasons) != len(items):
+            raise RetryableError("dynamodb: transaction cancelled without reasons") from None
+        codes = {r.get("Code") for r in reasons}
+        if "TransactionConflict" in codes:
+            raise _Conflict from None
+        if codes - {"None", "ConditionalCheckFailed", None}:
+            # ThrottlingError, ProvisionedThroughputExceeded, ...: capacity; SQS retries the record.
+            raise RetryableError(
+                "dynamodb: transaction cancelled: " + ",".join(sorted(c for c in codes if c))
+            ) from None
+        return reasons
+    return None
 
 
 PROBE_TTL_SECONDS = 86_400
@@ -337,26 +364,7 @@ class DynamoDBConversationStore:
 
     def _transact(self, writes: list[_Write], *, token: str) -> list[dict[str, Any]] | None:
         """Run one transaction; None when it succeeded, else its cancellation reasons (one per write)."""
-        try:
-            self._db.transact_write_items(
-                TransactItems=[w.item for w in writes], ClientRequestToken=token[:36]
-            )
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise translate("dynamodb", exc) from None
-            reasons = getattr(exc, "response", {}).get("CancellationReasons")
-            if not isinstance(reasons, list) or len(reasons) != len(writes):
-                raise RetryableError("dynamodb: transaction cancelled without reasons") from None
-            codes = {r.get("Code") for r in reasons}
-            if "TransactionConflict" in codes:
-                raise _Conflict from None
-            if codes - {"None", "ConditionalCheckFailed", None}:
-                # ThrottlingError, ProvisionedThroughputExceeded, ...: capacity; SQS retries the record.
-                raise RetryableError(
-                    "dynamodb: transaction cancelled: " + ",".join(sorted(c for c in codes if c))
-                ) from None
-            return reasons
-        return None
+        return _transact(self._db, [w.item for w in writes], token=token)
 
     # -- static replies, leases ---------------------------------------------------------------------------
 
@@ -563,3 +571,82 @@ class DynamoDBConversationStore:
                 return False
             raise translate("dynamodb", exc) from None
         return True
+
+
+_BUDGET_ROUNDS = 8
+"""Tries of the budget's transaction when it loses a race (``TransactionConflict``) for the minute's counter,
+which every answer of that minute writes; with jitter, so that the losers do not meet again."""
+
+
+class DynamoDBAnswerBudget:
+    """The global answer budget (``AnswerBudget``) on the conversation table.
+
+    - ``budget#<minute>``: ``n``, the questions granted in that minute (``int(now) // 60``), expiring by TTL.
+    - ``budget_minute`` on the message's marker (``msg#<hmac>``): the grant, kept as long as the marker.
+
+    ONE ``TransactWriteItems`` adds 1 to the minute's count under ``n < limit`` AND records the grant on the
+    marker under ``attribute_not_exists(budget_minute)``. A retry (botocore's, after a lost answer; or SQS's,
+    after a crash) is cancelled by its own grant, which counts nothing again and says ``GRANTED_BEFORE`` even
+    when the minute is full by now (its own count among the rest). A denial records nothing.
+    """
+
+    def __init__(self, client: Any, table_name: str, limit: int, clock: Clock) -> None:
+        if limit < 1:
+            raise ValueError("a budget of 0 is no budget: wire none")
+        self._db = client
+        self._table = table_name
+        self._limit = limit
+        self._clock = clock
+
+    def spend(self, message_key: str) -> Spend:
+        # The token makes a botocore retry of one round the same transaction on DynamoDB (moto ignores it:
+        # there the grant's condition recognises the retry).
+        token = uuid.uuid4().hex
+        for round_ in range(_BUDGET_ROUNDS):
+            minute = int(self._clock.now()) // BUDGET_MINUTE_SECONDS
+            try:
+                reasons = _transact(self._db, self._items(message_key, minute), token=f"{token}-{round_}")
+            except _Conflict:
+                self._clock.sleep(random.uniform(0, 0.02 * 2**round_))
+                continue
+            if reasons is None:
+                return Spend.GRANTED
+            grant, count = reasons
+            if grant.get("Code") == "ConditionalCheckFailed":
+                if "budget_minute" in (grant.get("Item") or {}):
+                    return Spend.GRANTED_BEFORE
+                # The answer stage asks only for a message it has claimed: its marker exists.
+                raise RetryableError("dynamodb: no marker to record the budget's grant on")
+            if count.get("Code") == "ConditionalCheckFailed":
+                return Spend.DENIED
+            # A cancellation names the condition that failed; none of the two did: nothing to go on.
+            raise RetryableError("dynamodb: the budget's transaction was cancelled")
+        raise RetryableError("dynamodb: the budget's counter stayed contended")
+
+    def _items(self, message_key: str, minute: int) -> list[dict[str, Any]]:
+        grant = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": _s("msg#" + message_key)},
+                "UpdateExpression": "SET budget_minute = :minute",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(budget_minute)",
+                "ExpressionAttributeValues": {":minute": _n(minute)},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        count = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": _s(f"budget#{minute}")},
+                "UpdateExpression": "ADD n :one SET expires_at = :expires",
+                "ConditionExpression": "attribute_not_exists(n) OR n < :limit",
+                "ExpressionAttributeValues": {
+                    ":one": _n(1),
+                    ":limit": _n(self._limit),
+                    # Read only in its own minute; kept a little longer for whoever looks at the table.
+                    ":expires": _n((minute + 2) * BUDGET_MINUTE_SECONDS),
+                },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        return [grant, count]

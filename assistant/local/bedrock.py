@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -133,6 +134,90 @@ def _reference(hit_or_passage: Hit | Passage, score: float | None = None) -> dic
     return reference
 
 
+SCRIPTED_ANSWER = "The keynote is in Hall A at 09:00; the quiet room is Room 1.4, next to the cloakroom."
+SCRIPTED_SOURCE = "s3://local-knowledgebucket/venue-guide.md"
+
+
+class Scripted:
+    """The scripted engine (``assistant loadtest --engine scripted``): the same wire, the same guardrail,
+    but a fixed answer with one citation after ``latency`` seconds, instead of the local model's work. It
+    measures the pipeline apart from the model's CPU; ``latency`` stands for a real model's time.
+    ``peak``: the most answers it was working on at once (the concurrency the pipeline reached)."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.peak = 0
+        self._working = 0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            self._working += 1
+            self.peak = max(self.peak, self._working)
+        try:
+            if self.latency > 0:
+                time.sleep(self.latency)  # real time: a worker waits on the network, others run
+        finally:
+            with self._lock:
+                self._working -= 1
+
+    def retrieve_and_generate(self, session: str) -> dict[str, Any]:
+        self.wait()
+        reference = {
+            "content": {"text": SCRIPTED_ANSWER},
+            "location": {"type": "S3", "s3Location": {"uri": SCRIPTED_SOURCE}},
+            "metadata": {"x-amz-bedrock-kb-source-uri": SCRIPTED_SOURCE},
+        }
+        return {
+            "output": {"text": SCRIPTED_ANSWER},
+            "citations": [
+                {
+                    "generatedResponsePart": {"textResponsePart": {"text": SCRIPTED_ANSWER}},
+                    "retrievedReferences": [reference],
+                }
+            ],
+            "sessionId": session,
+            "guardrailAction": "NONE",
+        }
+
+    def retrieve(self) -> dict[str, Any]:
+        reference = {
+            "content": {"text": SCRIPTED_ANSWER},
+            "location": {"type": "S3", "s3Location": {"uri": SCRIPTED_SOURCE}},
+            "score": 1.0,
+        }
+        return {"retrievalResults": [reference]}
+
+    def converse(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.wait()
+        choice = ((request.get("toolConfig") or {}).get("toolChoice") or {}).get("tool") or {}
+        if choice.get("name"):
+            # The categorizer's forced tool: the first category its prompt lists.
+            system = " ".join(str(part.get("text", "")) for part in request.get("system") or [])
+            listed = re.findall(r"^- (.+)$", system.split("Call the", 1)[0], re.MULTILINE)
+            category = listed[0].strip() if listed else "Other"
+            return {
+                "output": {
+                    "message": {
+                        "role": "assistant",
+                        "content": [
+                            {
+                                "toolUse": {
+                                    "toolUseId": "scripted",
+                                    "name": choice["name"],
+                                    "input": {"category": category},
+                                }
+                            }
+                        ],
+                    }
+                },
+                "stopReason": "tool_use",
+                "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+                "metrics": {"latencyMs": int(self.latency * 1000)},
+            }
+        return _converse_reply(SCRIPTED_ANSWER, "end_turn")
+
+
 class BedrockStandIn:
     """Both Bedrock runtimes, locally. ``calls`` records operations in order; ``fail_next`` injects faults."""
 
@@ -144,7 +229,10 @@ class BedrockStandIn:
         knowledge_base_id: str,
         threshold: float = DEFAULT_THRESHOLD,
         catalog: Catalog | None = None,
+        scripted: Scripted | None = None,
     ) -> None:
+        self.scripted = scripted
+        """When set, the scripted engine answers instead of the local model (after the guardrail)."""
         self.catalog = catalog
         """What the local "model" knows of the agenda's names (rooms, speakers, days) to call its tools."""
         self.knowledge_base = knowledge_base
@@ -224,6 +312,8 @@ class BedrockStandIn:
                     "guardrailAction": "INTERVENED",
                     "sessionId": session,
                 }
+        if self.scripted is not None:
+            return self.scripted.retrieve_and_generate(session)
         vector = (config.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
         asked = text
         text, earlier = self._in_context(session, text)
@@ -272,6 +362,8 @@ class BedrockStandIn:
         text = str((request.get("retrievalQuery") or {}).get("text") or "")
         if not text or len(text) > RETRIEVE_LIMIT:
             raise ServiceError("ValidationException", 400, "retrievalQuery.text must be 1-20000 characters")
+        if self.scripted is not None:
+            return self.scripted.retrieve()
         vector = (request.get("retrievalConfiguration") or {}).get("vectorSearchConfiguration") or {}
         # A long message is searched by the question it asks (the local index embeds one short text well).
         hits = self.knowledge_base.search(_focus(text), k=int(vector.get("numberOfResults") or 5))
@@ -297,6 +389,8 @@ class BedrockStandIn:
             self._check_guardrail(guardrail.get("guardrailIdentifier"), guardrail.get("guardrailVersion"))
             if self.guardrail.intervenes(question):
                 return _converse_reply(self.guardrail.blocked_message, "guardrail_intervened")
+        if self.scripted is not None:
+            return self.scripted.converse(request)
         if request.get("toolConfig"):
             return self._use_tools(messages, question)
         # A model reads a retrieved passage with what it knows of documents; the extractive stand-in needs

@@ -25,6 +25,9 @@ class VirtualClock:
         self._real_time = real_time
         # The stand-ins read the clock from their server threads while the poller moves it.
         self._lock = threading.Lock()
+        self.sleeper: Callable[[float], None] | None = None
+        """Who waits out a ``sleep`` instead (``LocalCloud.run``'s workers: a worker's backoff delays it
+        alone); None: the offset moves."""
 
     def now(self) -> float:
         """Seconds since the epoch, in virtual time."""
@@ -34,7 +37,10 @@ class VirtualClock:
     def sleep(self, seconds: float) -> None:
         """Let ``seconds`` pass at once (a negative or zero wait is no wait, as ``time.sleep`` would)."""
         if seconds > 0:
-            self.advance(seconds)
+            if self.sleeper is not None:
+                self.sleeper(seconds)
+            else:
+                self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward by ``seconds``."""

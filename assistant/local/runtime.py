@@ -34,12 +34,13 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from assistant.config import Settings
-from assistant.local.bedrock import BedrockStandIn
+from assistant.local.bedrock import BedrockStandIn, Scripted
 from assistant.local.clock import VirtualClock
 from assistant.local.engine import E5Embedder, KnowledgeBase
 from assistant.local.faults import SimulatedCrash
@@ -56,6 +57,9 @@ from assistant.local.template import (
 from assistant.ports import AnswerEngine, Clock
 from assistant.services.agenda import catalog_of
 
+if TYPE_CHECKING:
+    from assistant.local.workers import Workers
+
 REGION = "us-east-1"
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -68,6 +72,18 @@ _FAKE_CREDENTIALS = {
 
 def default_home() -> Path:
     return Path(os.environ.get("ASSISTANT_HOME") or ".assistant")
+
+
+class Feed(Protocol):
+    """Arrivals for ``LocalCloud.run``: envelopes published at their (virtual) times."""
+
+    def publish_due(self, cloud: LocalCloud) -> int:
+        """Publish every arrival whose time has come; how many were published."""
+        ...
+
+    def next_at(self) -> float | None:
+        """The time of the next arrival not yet published; None when all are."""
+        ...
 
 
 @dataclass
@@ -141,11 +157,15 @@ class LocalCloud:
         now: str | None = None,
         event_timezone: str | None = None,
         media_dir: Path | None = None,
+        scripted: Scripted | None = None,
     ):
         """``knowledge_base`` overrides the home's (tests share one built once; the sample schedule comes with
         it); by default the home's knowledge base is used, seeded with the sample knowledge when the home has
         none. ``now`` (ISO 8601) fixes the functions' idea of the event's time (``ASSISTANT_NOW``)."""
         self.home = home
+        self.scripted = scripted
+        """The scripted engine instead of the local model (``assistant loadtest --engine scripted``); the
+        categorizer then goes through the Bedrock stand-in too, as on AWS."""
         self._now = now
         self._event_timezone = event_timezone
         self._engines: dict[str | None, tuple[AnswerEngine, Settings]] = {}
@@ -191,6 +211,9 @@ class LocalCloud:
     def _start(self) -> None:
         from moto import mock_aws
 
+        from assistant.local import moto_speed
+
+        moto_speed.install()
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "logs").mkdir(exist_ok=True)
         self._exit.enter_context(self.social)
@@ -298,7 +321,7 @@ class LocalCloud:
         # notes are heard by faster-whisper, with the ffmpeg this machine has (no Lambda layer here).
         env["AGENDA_URI"] = str(knowledge_home.schedule_path(self.home))
         env["TRANSCRIBER"] = "local"
-        env["CATEGORIZER"] = "local"
+        env["CATEGORIZER"] = "bedrock" if self.scripted is not None else "local"
         env["FFMPEG_PATH"] = ""
         if self._now:
             env["ASSISTANT_NOW"] = self._now
@@ -329,6 +352,7 @@ class LocalCloud:
             guardrail,
             knowledge_base_id=env.get("KNOWLEDGE_BASE_ID", ""),
             catalog=catalog_of(schedule),
+            scripted=self.scripted,
         )
         self._exit.enter_context(self.bedrock)
         self._exit.enter_context(
@@ -481,13 +505,7 @@ class LocalCloud:
 
     def _poll(self, sqs: Any, poller: Poller) -> bool:
         received_at = self.clock.now()
-        received = sqs.receive_message(
-            QueueUrl=poller.queue_url,
-            MaxNumberOfMessages=poller.spec.batch_size,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            WaitTimeSeconds=0,
-        ).get("Messages", [])
+        received = self._receive(sqs, poller)
         if received:
             self._invoke(sqs, poller, received, received_at)
         return bool(received)
@@ -520,7 +538,18 @@ class LocalCloud:
         # moto counts a record visible only once its clock is past the millisecond it was made visible in.
         time.sleep(0.002)
 
-    def _invoke(self, sqs: Any, poller: Poller, messages: list[dict[str, Any]], received_at: float) -> None:
+    def _invoke(
+        self,
+        sqs: Any,
+        poller: Poller,
+        messages: list[dict[str, Any]],
+        received_at: float,
+        *,
+        handler: Callable[[dict[str, Any], Any], Any] | None = None,
+        capture: bool = True,
+    ) -> None:
+        """One invocation of the poller's function with these records (``handler``: a worker's copy of it;
+        ``capture``: send what it prints to the log, when the caller has not done so for every thread)."""
         records = [
             {
                 "messageId": m["MessageId"],
@@ -543,16 +572,11 @@ class LocalCloud:
         crashed = False
         failed: set[str]
         try:
-            with contextlib.redirect_stdout(self._tap):
-                response = (
-                    poller.handler(
-                        {"Records": records},
-                        LambdaContext(
-                            function, poller.spec.memory_mb, poller.spec.timeout_seconds, self.clock
-                        ),
-                    )
-                    or {}
-                )
+            with contextlib.redirect_stdout(self._tap) if capture else contextlib.nullcontext():
+                response = (handler or poller.handler)(
+                    {"Records": records},
+                    LambdaContext(function, poller.spec.memory_mb, poller.spec.timeout_seconds, self.clock),
+                ) or {}
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except SimulatedCrash:
             # The process died: Lambda deletes nothing of the batch, and the next invocation is a cold start.
@@ -583,6 +607,103 @@ class LocalCloud:
             else:
                 self.summary[f"{function}.records"] += 1
                 sqs.delete_message(QueueUrl=poller.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def run(self, feed: Feed, *, concurrency: int = 4, workers: Workers | None = None) -> Workers:
+        """Run a stream of arrivals through the pipeline with up to ``concurrency`` invocations of each
+        function in flight (Lambda's concurrency), until every arrival is published and nothing is left to
+        do. Returns the run's ``Workers`` (its AWS calls, who sent what).
+
+        One loop, the event source mappings' part: publish the arrivals that are due, make visible the
+        records whose visibility timeout has passed, deliver status events, start an invocation for each
+        batch a function has room for. Virtual time follows real time while anything runs; when nothing
+        can (every invocation asleep in a backoff, the queues empty or waiting), it jumps to the next
+        arrival, visibility timeout or wake-up."""
+        import boto3
+
+        from assistant.local.workers import Workers, installed
+
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        workers = workers or Workers(self.clock)
+        sqs = boto3.client("sqs")
+        active: dict[Future[None], str] = {}
+        running: Counter[str] = Counter()
+        self.clock.sleeper = workers.sleep
+        threads = concurrency * max(1, len(self._pollers))
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fn")
+        try:
+            with installed(workers), contextlib.redirect_stdout(self._tap):
+                while True:
+                    progressed = False
+                    with workers.baton.hold():
+                        progressed |= feed.publish_due(self) > 0
+                        self._release_due(sqs)
+                        progressed |= self._publish_statuses()
+                        for poller in self._pollers:
+                            function = poller.spec.logical_id
+                            while running[function] < concurrency:
+                                received_at = self.clock.now()
+                                messages = self._receive(sqs, poller)
+                                if not messages:
+                                    break
+                                running[function] += 1
+                                future = pool.submit(self._work, workers, sqs, poller, messages, received_at)
+                                active[future] = function
+                                progressed = True
+                    for future in [f for f in active if f.done()]:
+                        running[active.pop(future)] -= 1
+                        future.result()
+                        progressed = True
+                    if progressed:
+                        continue
+                    if active and len(workers.sleepers()) < len(active):
+                        # Someone is running or waiting on a stand-in: real time passes for them.
+                        wait(list(active), timeout=0.005, return_when=FIRST_COMPLETED)
+                        continue
+                    if not active:
+                        with workers.baton.hold():
+                            if self._visible_work(sqs):
+                                continue
+                    upcoming = [record.due for record in self._in_flight] + workers.sleepers()
+                    if (arrival := feed.next_at()) is not None:
+                        upcoming.append(arrival)
+                    if not upcoming:
+                        return workers
+                    self.clock.advance_to(min(upcoming))
+                    workers.wake()
+        finally:
+            self.clock.sleeper = None
+            pool.shutdown(wait=True)
+
+    def _receive(self, sqs: Any, poller: Poller) -> list[dict[str, Any]]:
+        return list(
+            sqs.receive_message(
+                QueueUrl=poller.queue_url,
+                MaxNumberOfMessages=poller.spec.batch_size,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+        )
+
+    def _work(
+        self, workers: Workers, sqs: Any, poller: Poller, messages: list[dict[str, Any]], received_at: float
+    ) -> None:
+        """One invocation on a worker thread, with a copy of the handler of its own (as a process's)."""
+        module_name, _, attribute = poller.spec.handler.rpartition(".")
+        function = poller.spec.logical_id
+        with workers.baton.hold():
+            handler = workers.take_handler(module_name, attribute)
+
+            def invoke(event: dict[str, Any], context: Any) -> Any:
+                with workers.working_for(function):
+                    return handler(event, context)
+
+            crashed_before = sum(invocation.crashed for invocation in self.invocations)
+            self._invoke(sqs, poller, messages, received_at, handler=invoke, capture=False)
+            if sum(invocation.crashed for invocation in self.invocations) == crashed_before:
+                # A copy whose invocation died is not reused: the next one is a cold start.
+                workers.give_back(module_name, attribute, handler)
 
     def dead_letters(self) -> dict[str, int]:
         import boto3

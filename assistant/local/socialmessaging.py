@@ -588,6 +588,7 @@ class SocialMessagingStandIn:
                 self.rejected.append(record)
                 raise
             record["messageId"] = message_id
+            record["at"] = self._clock()
             self.calls.append(record)
             self._queue_status(phone, message_id, message)
         if fault is not None:

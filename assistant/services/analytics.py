@@ -49,6 +49,7 @@ SOURCES = (
     "voice_refused",
     "unsupported",
     "rejected",
+    "budget",
 )
 DONT_KNOW = "no_answer"
 MAX_GAP_CHARS = 300

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from aws_lambda_powertools import Logger
@@ -19,6 +20,7 @@ from assistant.models.domain import Route
 from assistant.ports import (
     AnalyticsStore,
     Answer,
+    AnswerBudget,
     AnswerEngine,
     AnswerRecord,
     Clock,
@@ -27,6 +29,7 @@ from assistant.ports import (
     MetricsSink,
     ProcessedMessage,
     Recipient,
+    Spend,
     Verdict,
 )
 from assistant.services import replies, smalltalk
@@ -51,6 +54,10 @@ LATENCY_CEILING_SECONDS = 3600.0
 
 SEND_RESERVE_SECONDS = 15.0
 """Of the function's remaining time, what is kept for sending the reply and recording it."""
+
+BUDGET = "budget"
+"""The ``source`` of the static reply to a question over the global answer budget
+(``BEDROCK_BUDGET_PER_MINUTE``)."""
 
 
 def compose(
@@ -103,15 +110,24 @@ def reply_to(
     deadline: float | None = None,
     languages: tuple[str, ...] = SUPPORTED,
     language: str | None = None,
+    within_budget: Callable[[], bool] | None = None,
 ) -> tuple[str, str]:
     """What the user hears for a question, and its ``source``: small talk is answered here, in its
     language; anything else by the engine, then ``compose``. The answer stage and ``kb ask`` share it.
-    ``language``: the question's, when known otherwise than from its words (a voice note's, as heard)."""
+    ``language``: the question's, when known otherwise than from its words (a voice note's, as heard).
+    ``within_budget``: asked just before the engine would be (only then: small talk spends nothing);
+    False: the engine is not asked, and the user is told to ask again in a minute."""
     small_talk = smalltalk.classify(question.text)
     if small_talk is not None:
         # "hi", "gracias", "help": a friendly word and examples, in their language; no engine needed.
         kind, spoken = small_talk
         return replies.say(kind.value, choose(spoken or language, languages)), "smalltalk"
+    if within_budget is not None and not within_budget():
+        language = choose(language or detect_language(question.text), languages)
+        body = replies.say("budget", language)
+        if question.conversation_reset:
+            body = f"{replies.say('conversation_reset', language)}\n\n{body}"
+        return body, BUDGET
     answer = engine.answer(question, deadline=deadline)
     language = choose(answer.language or language or detect_language(question.text), languages)
     return compose(
@@ -139,7 +155,9 @@ class AnswerService:
         voice: VoiceNotes | None = None,
         max_audio_seconds: int = 120,
         analytics: AnalyticsStore | None = None,
+        budget: AnswerBudget | None = None,
     ) -> None:
+        """``budget``: the global answer budget every question spends before the engine; None: no bound."""
         self._store = store
         self._messenger = messenger
         self._engine = engine
@@ -153,6 +171,7 @@ class AnswerService:
         self._voice = voice
         self._max_audio_seconds = max_audio_seconds
         self._analytics = analytics
+        self._budget = budget
 
     def handle(self, question: ProcessedMessage, *, time_left: float | None = None) -> str:
         """Answer one question; ``time_left`` is what the function has left, in seconds."""
@@ -189,6 +208,7 @@ class AnswerService:
                         help_desk=self._help_desk,
                         deadline=deadline,
                         languages=self._languages,
+                        within_budget=self._budget_for(question),
                     )
         except PermanentError as exc:
             # Nothing a retry can mend: the user still hears from us once.
@@ -232,6 +252,27 @@ class AnswerService:
         self._count_answer(question, source)
         logger.info("answered", extra={**log, "source": source})
         return "answered"
+
+    def _budget_for(self, question: ProcessedMessage) -> Callable[[], bool] | None:
+        """The global answer budget's check for this question, asked only when it would go to the engine."""
+        budget = self._budget
+        if budget is None:
+            return None
+
+        def within_budget() -> bool:
+            # After the claim: only the attempt that owns the message spends, and a retry of it (after a lost
+            # answer or a crash) finds its own grant instead of counting again. A store failure raises, and
+            # the claim and lease go back as for any retryable failure before a send.
+            spent = budget.spend(question.message_key)
+            if spent is Spend.DENIED:
+                self._metrics.count("BudgetExceeded")
+                logger.info("over the answer budget", extra={"message_key": question.message_key[:12]})
+                return False
+            if spent is Spend.GRANTED:
+                self._metrics.count("BudgetGranted")  # the near-the-budget alarm's figure
+            return True
+
+        return within_budget
 
     def _messenger_for(self, question: ProcessedMessage) -> Messenger:
         return messenger_for(self._store, self._messenger, question.probe, to=question.probe_to)
@@ -279,6 +320,7 @@ class AnswerService:
             deadline=deadline,
             languages=self._languages,
             language=heard.language,
+            within_budget=self._budget_for(question),
         )
         return f"{replies.HEARD.format(text=heard.text)}\n\n{body}", source
 

@@ -51,6 +51,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": (
             "Sorry, I couldn't answer that just now. Please try again in a minute, or ask at {help_desk}."
         ),
+        "budget": "Lots of questions right now! Please ask me again in a minute.",
         "greeting": (
             "Hi! I'm the event assistant. Ask me about sessions, speakers, rooms, times or the venue, for "
             'example: "Where is the opening keynote?", "Is there a quiet room?", "What\'s on next in hall B?"'
@@ -145,6 +146,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Lo siento, ahora mismo no puedo responder. Inténtalo de nuevo en un minuto o pregunta en "
             "{help_desk}."
         ),
+        "budget": "¡Me llegan muchas preguntas ahora mismo! Por favor, vuelve a preguntarme en un minuto.",
         "greeting": (
             "¡Hola! Soy el asistente del evento. Pregúntame por sesiones, ponentes, salas, horarios o el "
             'recinto, por ejemplo: "¿Dónde es la charla inaugural?", "¿Hay una sala tranquila?", '
@@ -239,6 +241,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": (
             "Desculpe, não consegui responder agora. Tente de novo em um minuto ou pergunte no {help_desk}."
         ),
+        "budget": "Estou recebendo muitas perguntas agora! Por favor, pergunte de novo em um minuto.",
         "greeting": (
             "Olá! Sou o assistente do evento. Pergunte-me sobre sessões, palestrantes, salas, horários ou o "
             'local, por exemplo: "Onde é a palestra de abertura?", "Há uma sala silenciosa?", '
@@ -335,6 +338,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": (
             "Désolé, je ne peux pas répondre pour le moment. Réessayez dans une minute ou demandez à "
             "{help_desk}."
+        ),
+        "budget": (
+            "Je reçois beaucoup de questions en ce moment ! Merci de me reposer la vôtre dans une minute."
         ),
         "greeting": (
             "Bonjour ! Je suis l'assistant de l'événement. Posez-moi vos questions sur les sessions, les "
@@ -434,6 +440,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Entschuldigung, ich kann gerade nicht antworten. Versuchen Sie es in einer Minute erneut oder "
             "fragen Sie bei {help_desk}."
         ),
+        "budget": "Gerade kommen sehr viele Fragen an! Bitte fragen Sie mich in einer Minute noch einmal.",
         "greeting": (
             "Hallo! Ich bin der Assistent der Veranstaltung. Fragen Sie mich nach Sessions, Vortragenden, "
             'Räumen, Zeiten oder dem Veranstaltungsort, zum Beispiel: „Wo ist die Eröffnungs-Keynote?", '
@@ -532,6 +539,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": (
             "Üzgünüm, şu anda yanıt veremiyorum. Bir dakika sonra tekrar deneyin veya {help_desk} sorun."
         ),
+        "budget": "Şu anda çok fazla soru geliyor! Lütfen bir dakika sonra tekrar sorun.",
         "greeting": (
             "Merhaba! Ben etkinlik asistanıyım. Bana oturumları, konuşmacıları, salonları, saatleri veya "
             'mekânı sorun, örneğin: "Açılış konuşması nerede?", "Sessiz bir oda var mı?", '
@@ -618,6 +626,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "dont_know": "عذرًا، لم أجد ذلك في معلومات الفعالية. يُرجى السؤال في {help_desk}: سيسعدهم مساعدتك.",
         "guardrail": "عذرًا، لا أستطيع المساعدة في ذلك. يمكنني الإجابة عن أسئلة حول الفعالية.",
         "apology": "عذرًا، لا أستطيع الإجابة الآن. حاول مجددًا بعد دقيقة، أو اسأل في {help_desk}.",
+        "budget": "تصلني أسئلة كثيرة الآن! يُرجى أن تسألني مرة أخرى بعد دقيقة.",
         "greeting": (
             "مرحبًا! أنا مساعد الفعالية. اسألني عن الجلسات أو المتحدثين أو القاعات أو المواعيد أو المكان، "
             'مثلًا: "أين الكلمة الافتتاحية؟"، "هل توجد غرفة هادئة؟"، "ما التالي في القاعة B؟"'

@@ -36,6 +36,8 @@ LONGEST_STACK_ID = (
 )
 CUSTOM_METRICS = {
     "Answered",
+    "BudgetExceeded",
+    "BudgetGranted",
     "AnswerLatency",
     "AnswerError",
     "BedrockMisconfigured",
