@@ -296,10 +296,10 @@ class _Feed:
             return
         self._shown = now
         elapsed = now - self._started
-        sent = len(self._social.calls)
+        replies = sum(1 for call in self._social.calls if call["message"].get("type") == "text")
         self._progress.write(
-            f"\r{self.published:>6}/{len(self.arrivals)} published  {sent:>6} sent  "
-            f"{elapsed:6.0f} s  {self.published / max(elapsed, 1e-9):5.1f} msg/s"
+            f"\r{self.published:>6}/{len(self.arrivals)} published  {replies:>6} replies sent  "
+            f"{elapsed:6.0f} s"
         )
         if final:
             self._progress.write("\n")

@@ -8,7 +8,8 @@
 - SQS: whether a message is visible is asked of every message in the queue on every receive and every
   attribute read, each time building a ``datetime`` for "now" (3 µs): a backlog of thousands made each
   receive cost milliseconds. Here "now" is read once per scan, from ``time.time()`` (the same instant in
-  the same unit: milliseconds since the epoch).
+  the same unit: milliseconds since the epoch). Deleting a message and checking a received one's retention
+  scanned the whole queue (twice, or for every attribute); here once, and not at all.
 - Every request: moto lists a response class's methods (``inspect.getmembers``) and converts names from
   camel case, the same answers each time; here both are remembered (pure functions of a class or a name).
 
@@ -85,7 +86,8 @@ def _install_caches() -> None:
 
 
 def _install_sqs() -> None:
-    from moto.sqs.models import Message, Queue
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import Message, Queue, SQSBackend
 
     def visible(message: Any) -> bool:
         return bool(time.time() * 1000 > message.visible_at)
@@ -97,9 +99,62 @@ def _install_sqs() -> None:
         now = time.time() * 1000
         return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
 
+    original_attributes = Queue.attributes
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        # moto reads every attribute (three of them a scan of the queue each) even to look up one, on every
+        # message sent to the queue: counted here in one scan, the rest read as moto reads them.
+        now = time.time() * 1000
+        visible = hidden = delayed = 0
+        for message in queue._messages:
+            waiting = now < message.delayed_until
+            delayed += waiting
+            if now > message.visible_at:
+                visible += not waiting
+            else:
+                hidden += 1
+        counts = {
+            "approximate_number_of_messages": visible,
+            "approximate_number_of_messages_not_visible": hidden,
+            "approximate_number_of_messages_delayed": delayed,
+        }
+        return original_attributes.fget(_Counted(queue, counts))  # type: ignore[attr-defined,no-any-return]
+
+    def delete_message(queue: Any, receipt_handle: str) -> None:
+        # moto scans the queue twice, each message's handles rebuilt as a list; here once, by identity.
+        if receipt_handle in queue.deleted_messages:
+            return  # already deleted: gracefully, as moto does
+        for index, message in enumerate(queue._messages):
+            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+                del queue._messages[index]
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+                return
+        raise ReceiptHandleIsInvalid()
+
+    def retained(backend: Any, queue_name: str, message: Any) -> bool:
+        # moto reads all of the queue's attributes (a scan of it) for each message it receives.
+        period = int(backend.get_queue(queue_name).message_retention_period)
+        return bool(period + message.sent_timestamp / 1000 > time.time())
+
+    Queue.delete_message = delete_message  # type: ignore[method-assign,assignment]
+    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign,assignment]
     Message.visible = property(visible)  # type: ignore[assignment,method-assign]
     Message.delayed = property(delayed)  # type: ignore[assignment,method-assign]
     Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+
+
+class _Counted:
+    """A queue whose three message counts are given: every other attribute is the queue's own."""
+
+    def __init__(self, queue: Any, counts: dict[str, int]) -> None:
+        self.__dict__["_queue"] = queue
+        self.__dict__["_counts"] = counts
+
+    def __getattr__(self, name: str) -> Any:
+        counts = self.__dict__["_counts"]
+        return counts[name] if name in counts else getattr(self.__dict__["_queue"], name)
 
 
 _UNREADABLE = object()

@@ -187,6 +187,7 @@ class LocalCloud:
         self._arns: dict[str, str] = {}
         self._tap = _MetricTap(sys.stderr, self.metrics)
         self._in_flight: list[_InFlight] = []
+        self._sns: Any = None
         self.invocations: list[Invocation] = []
         """Every invocation the poller made in this run, in order."""
 
@@ -463,7 +464,9 @@ class LocalCloud:
         import boto3
 
         self._learn_phone_numbers(message)
-        boto3.client("sns").publish(TopicArn=self.inbound_topic_arn, Message=message)
+        if self._sns is None:
+            self._sns = boto3.client("sns")  # one client: making one costs more than a publish
+        self._sns.publish(TopicArn=self.inbound_topic_arn, Message=message)
 
     def _learn_phone_numbers(self, message: str) -> None:
         # The service knows the account's numbers; the stand-in learns them from what it publishes, so that

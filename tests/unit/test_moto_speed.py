@@ -103,3 +103,41 @@ def test_a_received_message_is_hidden_until_its_visibility_timeout_ends() -> Non
         assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
         time.sleep(1.1)
         assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
+
+
+def test_the_queue_counts_are_moto_s_own() -> None:
+    moto_speed.install()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        for _ in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody="waiting")
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)
+
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+        assert attributes["ApproximateNumberOfMessages"] == "3"
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+        assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+        assert attributes["VisibilityTimeout"] == "30"
+
+
+def test_a_deleted_message_is_gone_once_and_a_stale_handle_is_refused() -> None:
+    moto_speed.install()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="a")
+        sqs.send_message(QueueUrl=url, MessageBody="b")
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert first["Body"] in {m["Body"] for m in again}
+
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # an older handle of it
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])  # again: no error
+
+        left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in left] == [b for b in ("a", "b") if b != first["Body"]]
+        with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
