@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from assistant.ports import (
     Source,
     Verdict,
 )
+from assistant.services.formatting import keep_published
 
 logger = Logger(child=True)
 T = TypeVar("T")
@@ -283,6 +285,9 @@ class BedrockKnowledgeBaseEngine:
             self._metrics.count("GuardrailMasked")
         if not references or not text or NO_ANSWER_TOKEN in text:
             return Answer(Verdict.NO_ANSWER)
+        text = self._published_only(text, references)
+        if not text:
+            return Answer(Verdict.NO_ANSWER)
         return Answer(Verdict.ANSWERED, text=text, sources=_sources(references))
 
     def _retrieve_then_converse(self, question: ProcessedMessage, window: _Window) -> Answer:
@@ -333,6 +338,9 @@ class BedrockKnowledgeBaseEngine:
         if response.get("stopReason") == "guardrail_intervened":
             return Answer(Verdict.INTERVENED)
         if not text or NO_ANSWER_TOKEN in text:
+            return Answer(Verdict.NO_ANSWER)
+        text = self._published_only(text, results)
+        if not text:
             return Answer(Verdict.NO_ANSWER)
         return Answer(Verdict.ANSWERED, text=text, sources=_sources(results))
 
@@ -417,6 +425,12 @@ class BedrockKnowledgeBaseEngine:
                 text = "".join(str(part.get("text", "")) for part in content).strip()
                 if not text or NO_ANSWER_TOKEN in text:
                     return None
+                # What the agenda's tools returned is published; the attendee's question is not.
+                results = [p["toolResult"] for m in messages for p in m["content"] if "toolResult" in p]
+                also = json.dumps(results, ensure_ascii=False, default=str)
+                text = self._published_only(text, [], also=also)
+                if not text:
+                    return None
                 self._metrics.count("AgendaAnswered")
                 self._remember(question.user_key, made)
                 return Answer(Verdict.SCHEDULED, text=text, sources=(agenda.source,))
@@ -453,6 +467,21 @@ class BedrockKnowledgeBaseEngine:
             self._sessions.save_agenda_calls(user_key, json.dumps(calls[:AGENDA_ROUNDS], ensure_ascii=False))
         except AssistantError as exc:
             logger.warning("could not remember the agenda calls", extra={"error": str(exc)})
+
+    def _published_only(self, text: str, references: list[dict[str, Any]], *, also: str = "") -> str:
+        """``text`` without the links and phone numbers that neither ``references`` (their passages and
+        addresses) nor ``also`` publish: on AWS nothing else checks them (the guardrail masks no phone
+        number in answers, so that the event's hotline passes, and no link), and a model that obeys an
+        instruction in the question, or invents a contact, would send it to the attendee. Empty when
+        nothing else was left."""
+        published = "\n".join(
+            [f"{(ref.get('content') or {}).get('text') or ''}\n{_uri(ref)}" for ref in references] + [also]
+        )
+        kept, dropped = keep_published(text, published)
+        if dropped:
+            self._metrics.count("UnpublishedRemoved", dropped)
+            logger.warning("unpublished links or numbers removed from an answer", extra={"removed": dropped})
+        return kept.strip() if re.search(r"\w", kept) else ""
 
     def _localized(self, prompt: str) -> str:
         return prompt.replace(LANGUAGE_RULE, language_rule(self._config.languages))

@@ -20,7 +20,7 @@ and the captured logs:
 
 - every message due a reply got exactly one (``lost``: none; ``duplicate_replies``: a reply part sent
   twice; ``unexpected_replies``: a reply to what is due none: a duplicate, reaction or status);
-- ``locks_left``: user leases still held once everything settled;
+- ``locks_left``: user leases still held (their time not over) once everything settled;
 - ``dead_lettered``: records in the dead-letter queues (nothing here truly cannot be processed);
 - ``pii_in_logs``: phone numbers, wamids, profile names or message texts found in the functions' logs.
 
@@ -448,10 +448,17 @@ def _percentile(values: list[float], q: int) -> float | None:
 def _locks_left(cloud: Any) -> int:
     import boto3
 
+    # A lease is held while its time lasts (``lease_until``); once everything has settled none should be:
+    # one still running would be a lock outliving the attempt that took it.
+    now = cloud.clock.now()
     held = 0
     paginator = boto3.client("dynamodb").get_paginator("scan")
     for page in paginator.paginate(TableName=cloud.table_name()):
-        held += sum(1 for item in page["Items"] if "lease_owner" in item)
+        held += sum(
+            1
+            for item in page["Items"]
+            if "lease_owner" in item and float(item.get("lease_until", {}).get("N", "inf")) > now
+        )
     return held
 
 

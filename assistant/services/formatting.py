@@ -113,6 +113,73 @@ def to_whatsapp(markdown: str) -> str:
     return re.sub(r"\0(\d+)\0", lambda m: spans[int(m.group(1))], text).strip()
 
 
+_ANY_LINK = re.compile(
+    r"(?:https?://|www\.)[^\s<>()\[\]{}\"'`]+"  # a web address, with its scheme or www.
+    r"|(?<![\w.+-])[\w.+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,}(?![\w-])"  # an e-mail address
+    r"|(?<![\w.@/-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?![\w-])(?:/[^\s<>()\[\]{}\"'`]*)?",  # a bare domain
+    re.IGNORECASE,
+)
+"""Any link in a reply, as a model may write it (``_LINK`` above is a Markdown link only)."""
+_PHONE = re.compile(r"(?<![\w+.])\+?\d(?:[ -]?\d){8,}(?![\w:])")
+"""A phone number: 9 digits or more, spaces or dashes between them, a leading + (a date with its hour,
+"2026-03-11 09:00", is not one)."""
+_CONTACT = re.compile(
+    rf"(?<![ \t])[ \t]*(?:(?P<link>{_ANY_LINK.pattern})|(?P<phone>{_PHONE.pattern}))", re.IGNORECASE
+)
+"""A link or a phone number, with the blanks before it (a dropped one takes them along)."""
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+_DIGIT_RUN = re.compile(r"\d[\d ()+./-]*\d")
+_TRAILING = ".,;:!?'\"*_~"
+"""What may follow an address in a sentence (its full stop, a closing bold) and is not part of it."""
+
+
+def keep_published(text: str, published: str) -> tuple[str, int]:
+    """``text`` without the links (web and e-mail addresses) and phone numbers that ``published`` (what an
+    answer rests on: its documents, its tool results) does not contain, and how many were dropped.
+
+    A model that obeys an instruction planted in a question, or invents a contact, would otherwise send it
+    to the attendee; the event's own hotline and pages pass. A link is published when ``published`` holds
+    it, with or without its scheme or "www." ("site.example" is published by "https://site.example/a"); a
+    phone number when ``published`` holds its digits, however they are spaced. A Markdown link to an
+    unpublished address keeps its text."""
+    lowered = published.lower()
+    runs = [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(published)]
+    dropped = 0
+
+    def link_published(link: str) -> bool:
+        address = re.sub(r"(?i)^(?:https?://)?(?:www\.)?", "", link.rstrip(_TRAILING)).rstrip("/").lower()
+        boundaries = rf"(?:(?<=www\.)|(?<![\w.-])){re.escape(address)}(?![\w-]|\.[\w-])"
+        return bool(address) and re.search(boundaries, lowered) is not None
+
+    def number_published(number: str) -> bool:
+        digits = re.sub(r"\D", "", number)
+        return any(digits in run for run in runs)
+
+    def kept(match: re.Match[str]) -> bool:
+        link = match.group("link")
+        return link_published(link) if link is not None else number_published(match.group("phone"))
+
+    def markdown(match: re.Match[str]) -> str:
+        nonlocal dropped
+        label, address = match.group(1), match.group(2)
+        if all(kept(found) for found in _CONTACT.finditer(address)):
+            return match.group(0)  # published, or no address at all ("#top")
+        dropped += 1
+        # "[https://x.example](https://x.example)" is one link, not two.
+        return "" if _CONTACT.fullmatch(label.strip().rstrip(_TRAILING)) else label
+
+    def contact(match: re.Match[str]) -> str:
+        nonlocal dropped
+        if kept(match):
+            return match.group(0)
+        dropped += 1
+        link = match.group("link") or ""
+        return link[len(link.rstrip(_TRAILING)) :]  # the sentence's full stop stays
+
+    text = _MARKDOWN_LINK.sub(markdown, text)
+    return _CONTACT.sub(contact, text), dropped
+
+
 def with_sources(
     text: str, sources: list[tuple[str, str]], limit: int = 3, *, label: str = "Sources:"
 ) -> str:

@@ -92,11 +92,6 @@ def test_the_twin_denies_the_topics_the_template_denies(template: dict[str, Any]
     assert set(twin().denied_topics) == set(topics(template))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the twin's trigger phrases miss four of the template's own examples (index fund, chest pain, "
-    "what medicine, painkillers): the embedded default answers what the deployed guardrail denies",
-)
 def test_the_twin_refuses_every_example_of_the_templates_denied_topics(template: dict[str, Any]) -> None:
     missed = [e for t in topics(template).values() for e in t["Examples"] if not twin().intervenes(e)]
     assert missed == []
